@@ -1,0 +1,85 @@
+"""What a server emulator records of each session: the evidence checks read.
+
+Times are ``time.time()`` floats so transcripts, UART logs and packets share
+one axis. Passwords never enter a transcript in clear: emulators record
+``redact(...)`` forms.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Direction = Literal["c>s", "s>c", "event"]
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    t: float
+    session: int
+    direction: Direction
+    data: bytes  # raw bytes as they crossed (one write/read chunk or one line)
+    note: str = ""  # e.g. the fault applied, "auth ok"
+
+    def text(self) -> str:
+        return self.data.decode("latin-1")
+
+
+@dataclass
+class StoredMessage:
+    """A mail the SMTP emulator accepted, exactly as it arrived (after dot-unstuffing)."""
+
+    session: int
+    mail_from: str
+    rcpt_to: list[str]
+    data: bytes
+    raw_wire: bytes  # DATA section as received, dot-stuffed, terminator included
+
+
+@dataclass
+class Session:
+    id: int
+    protocol: Literal["pop3", "smtp"]
+    peer: str  # "ip:port"
+    started: float
+    ended: float | None = None
+    auth_method: str | None = None  # "user", "apop", "plain", "login", None
+    auth_user: str | None = None
+    auth_ok: bool | None = None
+    commands: list[str] = field(default_factory=list)  # command verbs in order, upper-case
+    faults: list[str] = field(default_factory=list)  # descriptions of faults applied
+    lines: list[TranscriptLine] = field(default_factory=list)
+    messages: list[StoredMessage] = field(default_factory=list)  # SMTP: stored
+    retrieved: list[int] = field(default_factory=list)  # POP3: item numbers sent by RETR
+    deleted: list[int] = field(default_factory=list)  # POP3: items deleted at UPDATE
+    closed_by: Literal["client", "server", None] = None
+
+
+@dataclass
+class Transcript:
+    """All sessions one emulator served during a run."""
+
+    server: str
+    sessions: list[Session] = field(default_factory=list)
+
+    def write(self, path: Path) -> None:
+        """A human-readable transcript: one line per record, timestamped."""
+        with path.open("w", encoding="utf-8") as f:
+            for s in self.sessions:
+                f.write(f"# session {s.id} {s.protocol} from {s.peer} auth={s.auth_method}:{s.auth_ok}\n")
+                for ln in s.lines:
+                    f.write(f"{ln.t:.6f} {s.id} {ln.direction} {ln.data!r}{' # ' + ln.note if ln.note else ''}\n")
+
+    def write_json(self, path: Path) -> None:
+        def enc(o: object) -> object:
+            if isinstance(o, bytes):
+                return o.decode("latin-1")
+            raise TypeError(type(o))
+
+        path.write_text(json.dumps([asdict(s) for s in self.sessions], default=enc, indent=1))
+
+
+def redact(secret: str) -> str:
+    """How a password appears in transcripts and reports."""
+    return "*" * 8 if secret else ""

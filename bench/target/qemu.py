@@ -1,0 +1,209 @@
+"""QEMU as the resource behind the emulated board, its console and its wire tap.
+
+One QEMU process serves three protocols: ``QemuBoard`` (FlashableBoard),
+``QemuConsole`` (Console: serial0 over a TCP chardev, reached with pyserial) and
+``QemuDumpTap`` (WireTap: QEMU's ``filter-dump``, swapped per test over QMP so
+each test gets its own pcap without rebooting the board).
+
+Boot output is never lost: QEMU starts paused (``-S``) with its serial chardev
+in server mode, waiting for the bench to connect (``wait=on``); the bench then
+connects QMP, installs the capture and only then lets the CPU run.
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import serial
+from qemu.qmp.legacy import QEMUMonitorProtocol
+
+from bench.config import BoardConfig, NetworkConfig
+from bench.target.process import spawn, terminate
+from bench.target.protocols import TargetError
+
+NETDEV_ID = "n0"
+DUMP_ID = "wiretap0"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class QemuProcess:
+    """The running emulator: its process, console socket and monitor."""
+
+    board: BoardConfig
+    network: NetworkConfig
+    workdir: Path
+    tap_ifname: str = ""  # tap mode: the device the bench created
+    proc: Any = None
+    serial_port: int = 0
+    qmp: QEMUMonitorProtocol | None = None
+    console: serial.SerialBase | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.workdir / "qemu.log"
+
+    def argv(self, image: Path) -> list[str]:
+        exe = shutil.which("qemu-system-arm")
+        if exe is None:
+            raise TargetError("qemu-system-arm not found: install Debian's qemu-system-arm (see README)")
+        if self.network.mode == "tap":
+            if not self.tap_ifname:
+                raise TargetError("tap network mode needs a tap device (bench.capture.tap)")
+            netdev = f"tap,id={NETDEV_ID},ifname={self.tap_ifname},script=no,downscript=no"
+        else:
+            netdev = f"user,id={NETDEV_ID}"
+        return [
+            exe, "-M", self.board.machine, "-cpu", self.board.cpu, "-m", "16M",
+            "-nographic", "-monitor", "none", "-S",
+            "-kernel", str(image),
+            "-netdev", netdev, "-net", f"nic,netdev={NETDEV_ID},model=lan9118",
+            "-chardev", f"socket,id=uart0,host=127.0.0.1,port={self.serial_port},server=on,wait=on",
+            "-serial", "chardev:uart0",
+            "-qmp", f"unix:{self.workdir / 'qmp.sock'},server=on,wait=off",
+            *self.board.extra_args,
+        ]  # fmt: skip
+
+    def start(self, image: Path, timeout: float = 10.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "qmp.sock").unlink(missing_ok=True)
+        self.serial_port = _free_port()
+        self.proc = spawn(self.argv(image), self.log)
+        deadline = time.monotonic() + timeout
+        self.console = self._retry(deadline, self._connect_serial)
+        self.qmp = self._retry(deadline, self._connect_qmp)
+
+    def _retry(self, deadline: float, connect: Any) -> Any:
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise TargetError(f"QEMU exited with {self.proc.returncode} at start: see {self.log}")
+            try:
+                return connect()
+            except (OSError, serial.SerialException) as exc:
+                last = exc
+                time.sleep(0.02)
+        raise TargetError(f"QEMU did not come up in time ({last}); see {self.log}")
+
+    def _connect_serial(self) -> serial.SerialBase:
+        return serial.serial_for_url(f"socket://127.0.0.1:{self.serial_port}", timeout=0.1)
+
+    def _connect_qmp(self) -> QEMUMonitorProtocol:
+        qmp = QEMUMonitorProtocol(str(self.workdir / "qmp.sock"))
+        qmp.connect()
+        return qmp
+
+    def command(self, cmd: str, **args: object) -> object:
+        if self.qmp is None or not self.running():
+            raise TargetError(f"QEMU is not running; see {self.log}")
+        try:
+            return self.qmp.cmd(cmd, **args)
+        except (OSError, EOFError) as exc:
+            raise TargetError(f"QEMU monitor lost ({exc}); see {self.log}") from exc
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.qmp is not None:
+            try:
+                if self.running():
+                    self.qmp.cmd("quit")
+            except Exception:  # noqa: BLE001 - QEMU may already be gone; terminate below
+                pass
+            try:
+                self.qmp.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.qmp = None
+        if self.console is not None:
+            self.console.close()
+            self.console = None
+        if self.proc is not None:
+            terminate(self.proc)
+            self.proc = None
+
+
+class QemuBoard:
+    """FlashableBoard on QEMU: flashing records the image; power-on boots it."""
+
+    def __init__(self, name: str, qemu: QemuProcess) -> None:
+        self.name = name
+        self.qemu = qemu
+        self.image: Path | None = None
+        self._on_start: list[Any] = []  # run after start, before the CPU runs
+
+    def before_run(self, hook: Any) -> None:
+        self._on_start.append(hook)
+
+    def flash(self, image: Path) -> None:
+        if not image.is_file():
+            raise TargetError(f"firmware image {image} not found: build it first (make -C targets/firmware install)")
+        self.image = image
+        if self.qemu.running():  # a running board takes a new image by restarting
+            self.power_off()
+            self.power_on()
+
+    def power_on(self) -> None:
+        if self.image is None:
+            raise TargetError("no image flashed")
+        self.qemu.start(self.image)
+        for hook in self._on_start:
+            hook()
+        self.qemu.command("cont")
+
+    def power_off(self) -> None:
+        self.qemu.stop()
+
+    def reset(self) -> None:
+        self.qemu.command("system_reset")
+
+    def alive(self) -> bool:
+        return self.qemu.running()
+
+
+class QemuConsole:
+    """Console on QEMU's serial0: the socket connected when QEMU started."""
+
+    def __init__(self, qemu: QemuProcess) -> None:
+        self.qemu = qemu
+
+    def open(self) -> serial.SerialBase:
+        if self.qemu.console is None:
+            raise TargetError("the board is not powered: no console")
+        return self.qemu.console
+
+    def close(self) -> None:  # the socket lives as long as QEMU
+        pass
+
+
+class QemuDumpTap:
+    """WireTap via QEMU's filter-dump: exactly the frames the guest NIC sends and receives."""
+
+    def __init__(self, qemu: QemuProcess) -> None:
+        self.qemu = qemu
+        self.current: Path | None = None
+
+    def start(self, pcap: Path) -> None:
+        if self.current is not None:
+            self.stop()
+        pcap.parent.mkdir(parents=True, exist_ok=True)
+        self.qemu.command(
+            "object-add", **{"qom-type": "filter-dump", "id": DUMP_ID, "netdev": NETDEV_ID, "file": str(pcap)}
+        )
+        self.current = pcap
+
+    def stop(self) -> Path | None:
+        pcap, self.current = self.current, None
+        if pcap is not None and self.qemu.running():
+            self.qemu.command("object-del", id=DUMP_ID)  # closes (flushes) the file
+        return pcap

@@ -1,0 +1,77 @@
+"""A target assembled from its file: board, console, wire tap and network facts.
+
+``open_target`` is the only place that knows which driver serves which
+resource; everything above it sees the protocols in ``protocols.py``.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.config import TargetConfig
+from bench.target.protocols import Console, FlashableBoard, TargetError, WireTap
+
+
+@dataclass
+class Target:
+    config: TargetConfig
+    board: FlashableBoard
+    console: Console
+    tap: WireTap | None  # None when the target has no capture source
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+def _live_tap(config: TargetConfig) -> WireTap:
+    from bench.capture.sources import LiveWireTap
+
+    return LiveWireTap(config.capture.interface or config.network.interface)
+
+
+@contextlib.contextmanager
+def open_target(config: TargetConfig, workdir: Path) -> Iterator[Target]:
+    """Build the drivers for ``config``; power everything off on the way out, whatever happened."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    if config.board.driver == "qemu":
+        from bench.target.qemu import QemuBoard, QemuConsole, QemuDumpTap, QemuProcess
+
+        with contextlib.ExitStack() as stack:
+            tap_ifname = ""
+            if config.network.mode == "tap":
+                from bench.capture.tap import TapDevice
+
+                tap_ifname = stack.enter_context(TapDevice.for_network(config.network)).name
+            qemu = QemuProcess(config.board, config.network, workdir, tap_ifname=tap_ifname)
+            board = QemuBoard(config.name, qemu)
+            tap: WireTap | None = None
+            if config.capture.source == "filter-dump":
+                tap = QemuDumpTap(qemu)
+            elif config.capture.source == "live":
+                tap = _live_tap(config)
+            target = Target(config, board, QemuConsole(qemu), tap)
+            try:
+                yield target
+            finally:
+                if tap is not None:
+                    tap.stop()
+                qemu.stop()
+    elif config.board.driver == "pyocd":
+        from bench.target.pyocd_board import PyOCDBoard
+        from bench.target.serial_console import SerialConsole
+
+        board_ = PyOCDBoard(config.name, config.board)
+        console = SerialConsole(config.console.port, config.console.baudrate)
+        tap_ = _live_tap(config) if config.capture.source == "live" else None
+        try:
+            yield Target(config, board_, console, tap_)
+        finally:
+            if tap_ is not None:
+                tap_.stop()
+            console.close()
+            board_.power_off()
+    else:  # load_target validates this; kept for a clear message on hand-built configs
+        raise TargetError(f"no driver for board {config.board.driver!r}")

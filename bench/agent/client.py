@@ -123,8 +123,8 @@ class AgentClient:
             pass
 
     # -- requests --------------------------------------------------------
-    def request(self, verb: str, timeout: float = 5.0, check: bool = True, **args: bytes | str | int) -> Reply:
-        """Send one request and return its final reply (data lines gathered into ``reply.data``)."""
+    def send(self, verb: str, **args: bytes | str | int) -> str:
+        """Send a request without waiting for its reply (``sys.reset`` has none); returns its tag."""
         tag = next(self._tags)
         line = format_request(tag, verb, args)
         self.log.add(UartRecord(time.time(), "host", line[:-1]))
@@ -132,6 +132,11 @@ class AgentClient:
             self.port.write(line)
         except (serial.SerialException, OSError) as exc:
             raise AgentLost(f"console lost while sending {verb}: {exc}") from exc
+        return tag
+
+    def request(self, verb: str, timeout: float = 5.0, check: bool = True, **args: bytes | str | int) -> Reply:
+        """Send one request and return its final reply (data lines gathered into ``reply.data``)."""
+        tag = self.send(verb, **args)
         data = bytearray()
         deadline = time.monotonic() + timeout
         faults_before = len(self.faults)

@@ -1,0 +1,48 @@
+"""What checks read: a run's evidence plus its decoded capture, parsed once."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from bench.checks.verdict import Evidence
+from bench.servers.transcript import Session, TranscriptLine
+from bench.workload.evidence import RunEvidence
+
+
+@dataclass
+class CheckContext:
+    run: RunEvidence
+    _connections: list[Any] | None = field(default=None, repr=False)
+
+    @cached_property
+    def connections(self) -> list[Any]:
+        """TCP connections in the run's capture (empty without a capture)."""
+        if self.run.pcap is None or not self.run.pcap.exists():
+            return []
+        from bench.capture.tcpflow import read_connections
+
+        return read_connections(self.run.pcap)
+
+    def connections_to(self, protocol: str) -> list[Any]:
+        port = self.run.server_ports.get(protocol)
+        return [c for c in self.connections if c.server[1] == port]
+
+    def sessions(self, protocol: str) -> list[Session]:
+        transcript = getattr(self.run, protocol)
+        return [] if transcript is None else list(transcript.sessions)
+
+    def transcript_path(self, protocol: str) -> Any:
+        return self.run.artifact(f"{protocol}-transcript.txt")
+
+    def line_evidence(self, protocol: str, session: Session, line: TranscriptLine, why: str = "") -> Evidence:
+        return Evidence(
+            source="transcript",
+            locator=f"session {session.id} t={line.t:.6f} {line.direction}",
+            excerpt=(why + ": " if why else "") + line.data[:200].decode("latin-1").rstrip("\r\n"),
+            artifact=self.transcript_path(protocol),
+        )
+
+    def packet_evidence(self, packets: tuple[int, ...], excerpt: str) -> Evidence:
+        shown = ", ".join(str(p) for p in packets[:8])
+        return Evidence("pcap", f"packet {shown}", excerpt, self.run.pcap, packets)

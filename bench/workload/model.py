@@ -1,0 +1,91 @@
+"""Workloads as data: what the device should do, what the servers hold and how
+they misbehave, and which criteria judge the result.
+
+A workload names no driver and no port: the runner binds it to whatever target
+the run uses, and turns its steps into agent commands.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Priority = Literal["normal", "high", "low"]
+AuthType = Literal["plain", "login", "none"]
+
+
+@dataclass(frozen=True)
+class SmtpClientSettings:
+    """What the application gives ``nxd_smtp_client_create``."""
+
+    user: str = "device"
+    password: str = "s3cret-pw"
+    mail_from: str = "device@bench.test"
+    domain: str = "device.bench.test"
+    auth: AuthType = "plain"
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    body: bytes
+    priority: Priority = "normal"
+    fill: bool = False  # body is the fill pattern, generated on the device (large bodies)
+
+
+@dataclass(frozen=True)
+class SmtpServerSpec:
+    """The SMTP emulator's accounts, behaviour options and fault plan."""
+
+    users: dict[str, str] = field(default_factory=lambda: {"device": "s3cret-pw"})
+    options: dict[str, Any] = field(default_factory=dict)  # emulator keyword options
+    faults: Any = None  # bench.servers.faults.FaultPlan
+
+
+@dataclass(frozen=True)
+class Pop3ServerSpec:
+    """The POP3 emulator's maildrops (user -> (password, messages)), options, faults."""
+
+    maildrops: dict[str, tuple[str, tuple[bytes, ...]]] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    faults: Any = None
+
+
+# -- steps: what the device is asked to do --------------------------------
+@dataclass(frozen=True)
+class SendMail:
+    mail: Mail
+    expect: Literal["ok", "err"] = "ok"
+
+
+@dataclass(frozen=True)
+class Pop3Open:
+    user: str
+    password: str
+    apop: bool = False
+    expect: Literal["ok", "err"] = "ok"
+
+
+@dataclass(frozen=True)
+class Pop3Op:
+    """One POP3 operation after login: stat, list, retr, dele, noop, rset, quit, abort."""
+
+    op: Literal["stat", "list", "retr", "dele", "noop", "rset", "quit", "abort"]
+    n: int | None = None
+    expect: Literal["ok", "err"] = "ok"
+
+
+Step = SendMail | Pop3Open | Pop3Op
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    steps: tuple[Step, ...]
+    criteria: tuple[str, ...]
+    family: Literal[4, 6] = 4
+    smtp_client: SmtpClientSettings = SmtpClientSettings()
+    smtp_server: SmtpServerSpec | None = None
+    pop3_server: Pop3ServerSpec | None = None
+    timeout_ms: int = 5000

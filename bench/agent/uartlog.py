@@ -1,4 +1,8 @@
-"""Every byte line that crossed the UART, timestamped on the bench's clock."""
+"""Every line that crossed the UART, timestamped on the bench's clock.
+
+Kept in memory, in a session-wide log, and while a test runs in that test's own
+``uart.log`` too.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,33 +16,45 @@ class UartRecord:
     direction: Literal["host", "dev"]
     line: bytes  # without the LF
 
+    def render(self) -> str:
+        arrow = ">>" if self.direction == "host" else "<<"
+        return f"{self.t:.6f} {arrow} {self.line.decode('utf-8', 'backslashreplace')}"
+
 
 @dataclass
 class UartLog:
-    """Records in memory and, while a file is attached, in ``uart.log`` form."""
-
     records: list[UartRecord] = field(default_factory=list)
-    _file: IO[str] | None = None
-    path: Path | None = None
+    session_path: Path | None = None
+    path: Path | None = None  # the current test's log
+    _files: dict[str, IO[str]] = field(default_factory=dict, repr=False)
+
+    def open_session(self, path: Path) -> None:
+        self._open("session", path)
+        self.session_path = path
 
     def attach(self, path: Path) -> None:
-        """Start writing to ``path`` (one file per test); records so far stay in memory."""
+        """Also write to ``path`` until ``detach`` (one file per test)."""
         self.detach()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        self._open("test", path)
         self.path = path
 
     def detach(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        f = self._files.pop("test", None)
+        if f is not None:
+            f.close()
 
-    def since(self, t: float) -> list[UartRecord]:
-        return [r for r in self.records if r.t >= t]
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
+
+    def _open(self, slot: str, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._files[slot] = path.open("a", encoding="utf-8")
 
     def add(self, record: UartRecord) -> None:
         self.records.append(record)
-        if self._file is not None:
-            arrow = ">>" if record.direction == "host" else "<<"
-            self._file.write(f"{record.t:.6f} {arrow} {record.line.decode('utf-8', 'backslashreplace')}\n")
-            self._file.flush()
+        text = record.render() + "\n"
+        for f in self._files.values():
+            f.write(text)
+            f.flush()

@@ -1,0 +1,87 @@
+"""The ``bench`` command: build firmware, run the acceptance suite, serve the
+emulators by hand, render reports."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.config import ConfigError, load_target, project_root
+
+
+def _build(args: argparse.Namespace) -> int:
+    cfg = load_target(args.target)
+    if cfg.board.driver != "qemu":
+        print(f"target {cfg.name} uses its team's own firmware; nothing to build here", file=sys.stderr)
+        return 2
+    return subprocess.call(["make", "-C", str(project_root() / "targets" / "firmware"), f"BOARD={cfg.board.machine}", "install"])
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The acceptance suite on one target, through pytest and this package's plugin."""
+    argv = [
+        sys.executable, "-m", "pytest", str(project_root() / "tests" / "acceptance"),
+        "--target", args.target, "-p", "no:cacheprovider", "-q",
+    ]  # fmt: skip
+    if args.run_dir:
+        argv += ["--run-dir", args.run_dir]
+    if args.image:
+        argv += ["--image", args.image]
+    if args.junit:
+        argv += ["--junitxml", args.junit]
+    argv += args.pytest_args
+    return subprocess.call(argv)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bench.servers import serve
+
+    return serve.main(args.serve_args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bench.report.html import write_html_report
+
+    path = write_html_report(Path(args.run_dir))
+    print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="build the reference firmware for a target")
+    p.add_argument("--target", default="mps2-an385")
+    p.set_defaults(fn=_build)
+
+    p = sub.add_parser("run", help="run the acceptance suite on a target")
+    p.add_argument("--target", default="mps2-an385")
+    p.add_argument("--image", help="firmware image to flash instead of the target file's")
+    p.add_argument("--run-dir", help="artifact directory (default captures/<run-id>)")
+    p.add_argument("--junit", help="JUnit XML path (default <run-dir>/junit.xml)")
+    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    p.set_defaults(fn=_run)
+
+    p = sub.add_parser("serve", help="run the POP3/SMTP emulators standalone", add_help=False)
+    p.add_argument("serve_args", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=_serve)
+
+    p = sub.add_parser("report", help="render the HTML report of a run directory")
+    p.add_argument("run_dir")
+    p.set_defaults(fn=_report)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except ConfigError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

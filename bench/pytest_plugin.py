@@ -1,0 +1,173 @@
+"""pytest plugin: a board, a console and a bench for acceptance tests.
+
+Tests ask for ``bench`` (run a workload, judge it) or for ``device`` / ``board``
+/ ``console``; they never name QEMU or pyocd. ``--target`` picks the target file.
+Verdicts are collected per test, attached to the JUnit XML as properties, and
+written to ``verdicts.json`` in the run directory for the reporters.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bench.agent.device import Device
+from bench.checks.verdict import Outcome, Verdict
+from bench.config import TargetConfig, load_target, project_root
+from bench.report.store import RunRecord, TestRecord, verdict_to_dict
+from bench.session import BenchSession, bench_session
+from bench.target.protocols import Console, FlashableBoard
+from bench.workload.evidence import RunEvidence
+from bench.workload.model import Workload
+
+_RECORD = pytest.StashKey[RunRecord]()
+_TEST = pytest.StashKey[TestRecord]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mailbench", "mail-client firmware bench")
+    group.addoption("--target", default=os.environ.get("BENCH_TARGET", "mps2-an385"),
+                    help="target name under targets/ or a target file (default: mps2-an385)")
+    group.addoption("--image", default=None, help="firmware image to flash (default: the target file's)")
+    group.addoption("--run-dir", default=None, help="where artifacts go (default: captures/<run-id>)")
+    # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "criterion(*ids): catalogue criteria this test judges")
+
+
+@dataclass
+class Bench:
+    """What an acceptance test holds: run a workload on the device, judge it, assert."""
+
+    session: BenchSession
+    test: TestRecord
+
+    @property
+    def device(self) -> Device:
+        return self.session.healthy_device()
+
+    def run(self, workload: Workload) -> tuple[RunEvidence, list[Verdict]]:
+        evidence, verdicts = self.session.run(workload, self.test.dirname)
+        self.test.add_run(evidence, verdicts)
+        return evidence, verdicts
+
+    def check(self, workload: Workload) -> RunEvidence:
+        """Run and judge; fail the test with every non-passing verdict and its evidence."""
+        evidence, verdicts = self.run(workload)
+        failed = [v for v in verdicts if v.outcome is not Outcome.PASS]
+        if failed:
+            pytest.fail(_explain(failed), pytrace=False)
+        return evidence
+
+
+def _explain(failed: list[Verdict]) -> str:
+    out = []
+    for v in failed:
+        out.append(f"[{v.criterion}] {v.outcome.value.upper()}: {v.summary} ({v.subject})")
+        for m in v.measurements:
+            out.append(f"    measured {m.name} = {m.value} (allowed {m.comparator} {m.limit} {m.unit})".rstrip())
+        for e in v.evidence[:5]:
+            where = f" in {e.artifact}" if e.artifact else ""
+            out.append(f"    {e.source} {e.locator}{where}: {e.excerpt}")
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="session")
+def target_config(pytestconfig: pytest.Config) -> TargetConfig:
+    return load_target(pytestconfig.getoption("--target"))
+
+
+@pytest.fixture(scope="session")
+def run_record(pytestconfig: pytest.Config, target_config: TargetConfig) -> RunRecord:
+    given = pytestconfig.getoption("--run-dir")
+    run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{target_config.name}"
+    run_dir = Path(given) if given else project_root() / "captures" / run_id
+    record = RunRecord(run_id=run_id, target=target_config.name, directory=run_dir.resolve(), started=time.time())
+    pytestconfig.stash[_RECORD] = record
+    return record
+
+
+@pytest.fixture(scope="session")
+def bench_session_(pytestconfig: pytest.Config, target_config: TargetConfig, run_record: RunRecord) -> Iterator[BenchSession]:
+    image = pytestconfig.getoption("--image")
+    with bench_session(target_config, run_record.directory, Path(image) if image else None) as session:
+        session.boot()
+        run_record.device = session.device.info if session.device else None
+        yield session
+        run_record.boots = list(session.boots)
+
+
+@pytest.fixture
+def bench(request: pytest.FixtureRequest, bench_session_: BenchSession) -> Bench:
+    return Bench(bench_session_, request.node.stash[_TEST])
+
+
+@pytest.fixture
+def device(bench_session_: BenchSession) -> Device:
+    return bench_session_.healthy_device()
+
+
+@pytest.fixture
+def board(bench_session_: BenchSession) -> FlashableBoard:
+    assert bench_session_.target is not None
+    return bench_session_.target.board
+
+
+@pytest.fixture
+def console(bench_session_: BenchSession) -> Console:
+    assert bench_session_.target is not None
+    return bench_session_.target.console
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("criterion")
+    criteria = tuple(marker.args) if marker else ()
+    item.stash[_TEST] = TestRecord(nodeid=item.nodeid, criteria=criteria)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    test = item.stash.get(_TEST, None)
+    if test is None or report.when != "call":
+        return
+    test.outcome = report.outcome
+    test.duration = report.duration
+    if report.failed and not test.verdicts:
+        test.error = str(report.longrepr)[-2000:]
+    for v in test.verdicts:
+        item.user_properties.append((f"verdict {v.criterion}", f"{v.outcome.value}: {v.summary} [{v.subject}]"))
+    record = item.config.stash.get(_RECORD, None)
+    if record is not None:
+        record.tests.append(test)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    record = session.config.stash.get(_RECORD, None)
+    if record is None:
+        return
+    record.finished = time.time()
+    record.write()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    record = config.stash.get(_RECORD, None)
+    if record is None or not record.tests:
+        return
+    from bench.report.console import render_summary
+
+    terminalreporter.write_sep("=", "verdicts by criterion")
+    for line in render_summary(record):
+        terminalreporter.write_line(line)
+
+
+__all__ = ["Bench", "verdict_to_dict"]

@@ -1,0 +1,83 @@
+"""A bench session: one target opened, its board flashed and booted once, its
+device reused across workloads and rebooted only when a workload leaves it
+unhealthy. The pytest plugin and the ``bench`` command both drive this."""
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.agent.client import AgentClient
+from bench.agent.device import Device
+from bench.agent.uartlog import UartLog
+from bench.checks.catalogue import judge_run
+from bench.checks.verdict import Verdict
+from bench.config import TargetConfig
+from bench.target.target import Target, open_target
+from bench.workload.evidence import RunEvidence
+from bench.workload.model import Workload
+from bench.workload.runner import WorkloadRunner
+
+
+@dataclass
+class BootRecord:
+    started: float  # power-on requested (QEMU start)
+    banner: float  # boot banner seen
+    reason: str
+
+
+@dataclass
+class BenchSession:
+    config: TargetConfig
+    run_dir: Path
+    image: Path
+    target: Target | None = None
+    device: Device | None = None
+    boots: list[BootRecord] = field(default_factory=list)
+    uart: UartLog = field(default_factory=UartLog)
+
+    def boot(self, reason: str = "session start") -> Device:
+        """Flash and power the board, wait for its banner, ask ``hello``."""
+        assert self.target is not None
+        board = self.target.board
+        if board.alive():
+            board.power_off()
+        t0 = time.time()
+        board.flash(self.image)
+        board.power_on()
+        agent = AgentClient(self.target.console.open(), self.uart)
+        self.device = Device(agent)
+        banner = self.device.wait_boot(timeout=15.0)
+        self.boots.append(BootRecord(t0, banner.t, reason))
+        self.device.hello()
+        return self.device
+
+    def healthy_device(self) -> Device:
+        """The booted device, rebooted first if it stopped answering."""
+        if self.device is None or not self.target or not self.target.board.alive():
+            return self.boot("first use" if self.device is None else "board gone")
+        if not self.device.responsive():
+            return self.boot("device unresponsive")
+        return self.device
+
+    def run(self, workload: Workload, name: str) -> tuple[RunEvidence, list[Verdict]]:
+        device = self.healthy_device()
+        assert self.target is not None
+        runner = WorkloadRunner(device, self.config, self.target.tap)
+        evidence = runner.run(workload, self.run_dir / name)
+        return evidence, judge_run(evidence)
+
+
+@contextlib.contextmanager
+def bench_session(config: TargetConfig, run_dir: Path, image: Path | None = None) -> Iterator[BenchSession]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    session = BenchSession(config, run_dir, image or config.board.image)
+    session.uart.open_session(run_dir / "uart-session.log")
+    with open_target(config, run_dir / "board") as target:
+        session.target = target
+        try:
+            yield session
+        finally:
+            session.uart.close()

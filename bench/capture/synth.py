@@ -93,7 +93,11 @@ class Conversation:
             self.fin_sent[side] = True
         return index
 
-    def handshake(self, client_mss: int | None = 1460, server_mss: int | None = 1460) -> list[int]:
+    def handshake(self, client_mss: int | None = -1, server_mss: int | None = -1) -> list[int]:
+        """SYN, SYN-ACK, ACK; MSS -1 means the usual 1460 (IPv4) / 1440 (IPv6), None no option."""
+        auto = 1440 if self.ipv6 else 1460
+        client_mss = auto if client_mss == -1 else client_mss
+        server_mss = auto if server_mss == -1 else server_mss
         return [self.packet("c", flags="S", mss=client_mss),
                 self.packet("s", flags="SA", mss=server_mss),
                 self.packet("c", flags="A")]

@@ -1,0 +1,421 @@
+"""Wire criteria judged from the capture: one Verdict per criterion per connection.
+
+Criteria: NET-WIRE-1/2, POP-WIRE-1/2, SMTP-WIRE-1, SMTP-CONN-1, SMTP-MAIL-1
+(the RCPT count) and SMTP-MAIL-3. Every limit comes from ``WireLimits``, built
+by the caller from the target file and the firmware's banner. The device is the
+client of every connection. Retransmitted segments never count twice: stream
+checks read the reassembled stream, which holds each byte once.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.capture.dialogue import (Dialogue, pipelining_advertised, pop3_dialogue, smtp_dialogue,
+                                    smtp_transactions)
+from bench.capture.tcpflow import Connection, Segment, StreamLine
+from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, inconclusive, judge
+
+MAX_PACKETS_CITED = 50
+
+
+@dataclass(frozen=True)
+class WireLimits:
+    """What the wire is held to: the device's declared figures plus protocol maxima."""
+
+    mtu: int
+    mss: int
+    mss6: int
+    pop3_payload: int
+    smtp_payload: int
+    pop3_ports: frozenset[int] = frozenset({110})
+    smtp_ports: frozenset[int] = frozenset({25})
+    #: client retransmissions tolerated per connection on a clean link
+    max_retransmissions: int = 2
+    pop3_command_max: int = 255  # RFC 2449: command line incl. CRLF
+    smtp_command_max: int = 512  # RFC 5321 4.5.3.1.4, incl. CRLF
+    smtp_text_line_max: int = 1000  # RFC 5321 4.5.3.1.6, incl. CRLF
+    default_mss4: int = 536  # assumed when the peer's SYN carries no MSS (RFC 9293)
+    default_mss6: int = 1220
+    #: device addresses; empty = every connection in the capture is the device's
+    device_ips: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_device(cls, limits: Any, *, pop3_ports: Iterable[int], smtp_ports: Iterable[int],
+                    device_ips: Iterable[str] = (), **overrides: Any) -> WireLimits:
+        """From an object (or mapping) with mtu, mss, mss6, pop3_payload, smtp_payload."""
+        get = limits.__getitem__ if isinstance(limits, Mapping) else lambda k: getattr(limits, k)
+        return cls(*(int(get(k)) for k in ("mtu", "mss", "mss6", "pop3_payload", "smtp_payload")),
+                   pop3_ports=frozenset(pop3_ports), smtp_ports=frozenset(smtp_ports),
+                   device_ips=frozenset(ip for ip in device_ips if ip), **overrides)
+
+    def is_pop3(self, conn: Connection) -> bool:
+        return conn.server[1] in self.pop3_ports
+
+    def is_smtp(self, conn: Connection) -> bool:
+        return conn.server[1] in self.smtp_ports
+
+    def is_device(self, conn: Connection) -> bool:
+        return not self.device_ips or conn.client[0] in self.device_ips
+
+
+Connections = Connection | Iterable[Connection]
+Check = Callable[[Connection, WireLimits, Path | None], Verdict]
+
+
+# ---------------------------------------------------------------- evidence helpers
+
+def packet_evidence(packets: Iterable[int], excerpt: str, artifact: Path | None) -> Evidence:
+    pk = tuple(sorted(set(packets)))[:MAX_PACKETS_CITED]
+    shown = ", ".join(str(p) for p in pk[:8]) + (", ..." if len(pk) > 8 else "")
+    return Evidence("pcap", f"packet{'s' if len(pk) > 1 else ''} {shown}", excerpt, artifact, pk)
+
+
+def _line_evidence(line: StreamLine, why: str, artifact: Path | None) -> Evidence:
+    return packet_evidence(line.packets, f"{why}: {_show(line.text)}", artifact)
+
+
+def _show(text: bytes, n: int = 60) -> str:
+    s = repr(text[:n])[2:-1]
+    return s + ("..." if len(text) > n else "")
+
+
+def _peer_mss(conn: Connection, limits: WireLimits) -> tuple[int, str]:
+    """MSS the server advertised (or the RFC default if its SYN had none)."""
+    if conn.s2c.syn_mss is not None:
+        return conn.s2c.syn_mss, "advertised by the server"
+    default = limits.default_mss6 if conn.ip_version == 6 else limits.default_mss4
+    return default, "default: the server's SYN carried no MSS"
+
+
+def _client_data(conn: Connection) -> list[Segment]:
+    return [s for s in conn.c2s.segments if s.payload_len]
+
+
+def _largest(segs: list[Segment]) -> int:
+    return max((s.payload_len for s in segs), default=0)
+
+
+def _each(check: Check, conns: Connections, limits: WireLimits, artifact: Path | None,
+          applies: Callable[[Connection], bool]) -> list[Verdict]:
+    if isinstance(conns, Connection):
+        conns = [conns]
+    return [check(c, limits, artifact) for c in conns if limits.is_device(c) and applies(c)]
+
+
+# ---------------------------------------------------------------- NET-WIRE-1
+
+def _net_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
+    v6 = conn.ip_version == 6
+    syn_limit = limits.mtu - (60 if v6 else 40)
+    hdr = 40 if v6 else 20
+    failures: list[Evidence] = []
+    syns = [s for s in conn.c2s.segments if s.flags == "S"]
+    for s in syns:
+        if s.mss is None:
+            failures.append(packet_evidence([s.index], "SYN carries no MSS option", artifact))
+        elif s.mss > syn_limit:
+            failures.append(packet_evidence(
+                [s.index], f"SYN MSS {s.mss} > MTU {limits.mtu} - {60 if v6 else 40} = {syn_limit}", artifact))
+    peer, why = _peer_mss(conn, limits)
+    data = _client_data(conn)
+    big = [s for s in data if s.payload_len > peer]
+    if big:
+        failures.append(packet_evidence(
+            [s.index for s in big],
+            f"{len(big)} segment(s) above the peer's MSS {peer} ({why}); largest {_largest(big)}", artifact))
+    bad_hdr = [s for s in conn.c2s.segments if s.ip_header_len != hdr]
+    if bad_hdr:
+        failures.append(packet_evidence(
+            [s.index for s in bad_hdr],
+            f"{len(bad_hdr)} packet(s) with an IPv{conn.ip_version} header of "
+            f"{bad_hdr[0].ip_header_len} octets, not {hdr}", artifact))
+    syn_mss = syns[0].mss if syns else None
+    measurements = (
+        Measurement("SYN MSS", syn_mss, syn_limit, "<=", "octets"),
+        Measurement("largest client segment payload", _largest(data), peer, "<=", "octets"),
+        Measurement("IP header length", max((s.ip_header_len for s in conn.c2s.segments), default=hdr),
+                    hdr, "==", "octets"),
+    )
+    if not failures and not syns:
+        return Verdict("NET-WIRE-1", Outcome.INCONCLUSIVE,
+                       "the device's SYN is not in the capture", (), measurements, conn.subject)
+    support = (packet_evidence([syns[0].index], f"SYN MSS {syn_mss}", artifact),) if syns else ()
+    return judge("NET-WIRE-1", failures,
+                 ok=f"SYN MSS {syn_mss} <= {syn_limit}; segments <= MSS {peer}; {hdr}-octet IP headers",
+                 bad="segment sizing or IP headers break the limits", measurements=measurements,
+                 support=support, subject=conn.subject)
+
+
+def net_wire_1(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:
+    """SYN MSS <= MTU-40/-60; no client segment above the peer's MSS; plain 20/40-octet IP headers."""
+    return _each(_net_wire_1, conns, limits, artifact, lambda c: True)
+
+
+# ---------------------------------------------------------------- NET-WIRE-2
+
+def _net_wire_2(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
+    failures: list[Evidence] = []
+    rsts = [s for s in conn.c2s.segments if "R" in s.flags]
+    if rsts:
+        failures.append(packet_evidence([s.index for s in rsts], "the device sent RST", artifact))
+    fin = conn.c2s.first_packet("F")
+    if fin is None:
+        last = conn.c2s.segments[-1].index if conn.c2s.segments else None
+        srst = conn.s2c.first_packet("R")
+        why = ("reset by the server; the device sent no FIN" if srst is not None
+               else "the device never sent FIN (connection left open)")
+        cited = [p for p in (last, srst.index if srst else None) if p]
+        failures.append(packet_evidence(cited, why, artifact))
+    retrans = conn.c2s.retransmissions
+    if len(retrans) > limits.max_retransmissions:
+        failures.append(packet_evidence([s.index for s in retrans],
+                                        f"{len(retrans)} retransmitted segments", artifact))
+    measurements = (
+        Measurement("device RST segments", len(rsts), 0, "<=", "segments"),
+        Measurement("device retransmissions", len(retrans), limits.max_retransmissions, "<=", "segments"),
+    )
+    support = (packet_evidence([fin.index], f"device FIN (closed by {conn.closed_by})", artifact),) if fin else ()
+    return judge("NET-WIRE-2", failures,
+                 ok=f"closed by FIN, no device RST, {len(retrans)} retransmission(s)",
+                 bad="connection not closed cleanly by FIN or retransmission storm",
+                 measurements=measurements, support=support, subject=conn.subject)
+
+
+def net_wire_2(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:
+    """Closed by FIN, no RST from the device, retransmissions within ``max_retransmissions``."""
+    return _each(_net_wire_2, conns, limits, artifact, lambda c: True)
+
+
+# ---------------------------------------------------------------- ordering (shared)
+
+def _early_units(d: Dialogue, skip: Callable[[int], bool] = lambda k: False) -> list[tuple[int, Evidence]]:
+    """Units sent before the reply they must wait for was complete."""
+    out: list[tuple[int, Evidence]] = []
+    for k, unit in enumerate(d.units):
+        if skip(k):
+            continue
+        reply = d.reply_before(k)
+        first = unit.first.first_packet
+        what = "DATA section" if unit.kind == "data" else _show(unit.first.body, 40)
+        if reply is None or not reply.complete:
+            out.append((k, packet_evidence(
+                [first] + ([reply.last_packet] if reply else []),
+                f"{what} sent (packet {first}) with no complete reply before it"
+                + (f" (reply {k} incomplete)" if reply else f" (only {len(d.replies)} replies)"), None)))
+        elif first < reply.last_packet:
+            out.append((k, packet_evidence(
+                [first, reply.last_packet],
+                f"{what} sent at packet {first}, before the reply completed at packet {reply.last_packet}"
+                f" ({_show(reply.first.body, 30)})", None)))
+    return out
+
+
+def _with_artifact(ev: Evidence, artifact: Path | None) -> Evidence:
+    return Evidence(ev.source, ev.locator, ev.excerpt, artifact, ev.packets)
+
+
+def _line_end_failures(lns: Iterable[StreamLine], artifact: Path | None) -> list[Evidence]:
+    out = []
+    for line in lns:
+        if not line.terminated:
+            out.append(_line_evidence(line, "line without CRLF at the end of the stream", artifact))
+        elif not line.crlf:
+            out.append(_line_evidence(line, "bare LF line ending", artifact))
+        elif b"\r" in line.text[:-2]:
+            out.append(_line_evidence(line, "bare CR inside a line", artifact))
+    return out
+
+
+# ---------------------------------------------------------------- POP-WIRE-1 / 2
+
+def _pop_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
+    d = pop3_dialogue(conn)
+    cmds = [u.first for u in d.units]
+    failures = _line_end_failures(cmds, artifact)
+    long = [c for c in cmds if len(c.text) > limits.pop3_command_max]
+    failures += [_line_evidence(c, f"command of {len(c.text)} octets > {limits.pop3_command_max}", artifact)
+                 for c in long]
+    early = _early_units(d)
+    failures += [_with_artifact(ev, artifact) for _, ev in early]
+    measurements = (
+        Measurement("longest command", max((len(c.text) for c in cmds), default=0),
+                    limits.pop3_command_max, "<=", "octets"),
+        Measurement("commands sent before the previous reply", len(early), 0, "<="),
+        Measurement("commands", len(cmds), None),
+    )
+    return judge("POP-WIRE-1", failures,
+                 ok=f"{len(cmds)} commands, each one CRLF line <= {limits.pop3_command_max} octets, "
+                    "each after the previous reply",
+                 bad="POP3 command framing or ordering broken", measurements=measurements,
+                 subject=conn.subject)
+
+
+def pop_wire_1(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:
+    """POP3 commands: one CRLF line <= 255 octets each, none before the previous reply is complete."""
+    return _each(_pop_wire_1, conns, limits, artifact, limits.is_pop3)
+
+
+def _payload_verdict(criterion: str, conn: Connection, limit: int, why: str,
+                     artifact: Path | None, extra: list[Evidence] | None = None) -> Verdict:
+    data = _client_data(conn)
+    big = [s for s in data if s.payload_len > limit]
+    failures = list(extra or [])
+    if big:
+        failures.insert(0, packet_evidence(
+            [s.index for s in big],
+            f"{len(big)} client segment(s) above {limit} octets ({why}); largest {_largest(big)}", artifact))
+    return judge(criterion, failures,
+                 ok=f"{len(data)} client segments, largest {_largest(data)} <= {limit} octets",
+                 bad=f"client segment payload above {limit} octets" if big else "client stream broken",
+                 measurements=(Measurement("largest client segment payload", _largest(data), limit, "<=",
+                                           "octets"),),
+                 subject=conn.subject)
+
+
+def _pop_wire_2(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
+    return _payload_verdict("POP-WIRE-2", conn, limits.pop3_payload, "declared pop3_payload", artifact)
+
+
+def pop_wire_2(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:
+    """No POP3 client segment carries more than the declared pop3_payload."""
+    return _each(_pop_wire_2, conns, limits, artifact, limits.is_pop3)
+
+
+# ---------------------------------------------------------------- SMTP
+
+_PIPELINABLE = frozenset({b"MAIL", b"RCPT", b"RSET"})
+
+
+def _smtp_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
+    d = smtp_dialogue(conn)
+    cmds = [u.first for u in d.units if u.kind == "command"]
+    text = [line for u in d.units if u.kind == "data" for line in u.lines]
+    failures = _line_end_failures(cmds + text, artifact)
+    failures.sort(key=lambda e: e.packets)
+    failures += [_line_evidence(c, f"command line of {len(c.text)} octets > {limits.smtp_command_max}", artifact)
+                 for c in cmds if len(c.text) > limits.smtp_command_max]
+    failures += [_line_evidence(t, f"text line of {len(t.text)} octets > {limits.smtp_text_line_max}", artifact)
+                 for t in text if len(t.text) > limits.smtp_text_line_max]
+    piped = pipelining_advertised(d)
+    # RFC 2920: with PIPELINING the client may send on after MAIL/RCPT/RSET without waiting
+    skip = (lambda k: k > 0 and d.units[k].kind == "command" and d.units[k - 1].verb in _PIPELINABLE) \
+        if piped else (lambda k: False)
+    early = _early_units(d, skip)
+    failures += [_with_artifact(ev, artifact) for _, ev in early]
+    measurements = (
+        Measurement("longest command line", max((len(c.text) for c in cmds), default=0),
+                    limits.smtp_command_max, "<=", "octets"),
+        Measurement("longest text line", max((len(t.text) for t in text), default=0),
+                    limits.smtp_text_line_max, "<=", "octets"),
+        Measurement("units sent before the previous reply", len(early), 0, "<="),
+        Measurement("PIPELINING advertised", "yes" if piped else "no", None),
+    )
+    return judge("SMTP-WIRE-1", failures,
+                 ok=f"{len(cmds)} commands and {len(text)} text lines, CRLF-terminated, within limits, "
+                    "each after the previous reply",
+                 bad="SMTP line framing or command ordering broken", measurements=measurements,
+                 subject=conn.subject)
+
+
+def smtp_wire_1(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:
+    """SMTP lines: commands <= 512, text <= 1000, CRLF only; no command before the previous reply."""
+    return _each(_smtp_wire_1, conns, limits, artifact, limits.is_smtp)
+
+
+def _smtp_conn_1(conn: Connection, limits: WireLimits, artifact: Path | None,
+                 allow_no_mail: bool = False) -> Verdict:
+    d = smtp_dialogue(conn)
+    mails = [u.first for u in d.units if u.verb == b"MAIL"]
+    failures: list[Evidence] = []
+    if len(mails) > 1:
+        failures.append(packet_evidence([m.first_packet for m in mails],
+                                        f"{len(mails)} MAIL commands on one connection", artifact))
+    elif not mails and not allow_no_mail:
+        failures.append(packet_evidence([conn.c2s.segments[0].index] if conn.c2s.segments else [],
+                                        "no MAIL command on this connection", artifact))
+    ends = [s for d in (conn.c2s, conn.s2c) for s in (d.first_packet("F"), d.first_packet("R")) if s]
+    close = min(ends, key=lambda s: s.index) if ends else None
+    if conn.closed_by is None or close is None:
+        failures.append(packet_evidence([conn.c2s.segments[-1].index] if conn.c2s.segments else [],
+                                        "connection not closed by the end of the capture", artifact))
+    elif mails and close.index < mails[-1].last_packet:
+        failures.append(packet_evidence([close.index], "closed before the MAIL", artifact))
+    allowed = 1
+    measurements = (Measurement("MAIL commands", len(mails), allowed, "<=" if allow_no_mail else "=="),)
+    support = tuple(packet_evidence([m.first_packet], _show(m.body), artifact) for m in mails) + (
+        (packet_evidence([close.index], f"closed by {conn.closed_by}", artifact),) if close else ())
+    return judge("SMTP-CONN-1", failures,
+                 ok=f"{len(mails)} mail on the connection to {conn.server[0]}:{conn.server[1]}, "
+                    f"closed by {conn.closed_by}",
+                 bad="not one mail per connection, or the connection was left open",
+                 measurements=measurements, support=support, subject=conn.subject)
+
+
+def smtp_conn_1(conns: Connections, limits: WireLimits, artifact: Path | None = None, *,
+                allow_no_mail: bool = False) -> list[Verdict]:
+    """Exactly one MAIL FROM per connection (at most one with ``allow_no_mail``), then closed."""
+    return _each(lambda c, lim, a: _smtp_conn_1(c, lim, a, allow_no_mail), conns, limits, artifact,
+                 limits.is_smtp)
+
+
+def _smtp_mail_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
+    txs = smtp_transactions(conn)
+    if not txs:
+        return inconclusive("SMTP-MAIL-1", "no MAIL transaction on this connection", conn.subject)
+    failures = [packet_evidence([r.first_packet for r in tx.rcpts] or [tx.mail.first_packet],
+                                f"{len(tx.rcpts)} RCPT commands for {_show(tx.mail.body)}", artifact)
+                for tx in txs if len(tx.rcpts) != 1]
+    most = max(len(tx.rcpts) for tx in txs)
+    return judge("SMTP-MAIL-1", failures, ok="exactly one RCPT per mail", bad="not exactly one RCPT per mail",
+                 measurements=(Measurement("RCPT commands per mail", most if failures else 1, 1, "=="),),
+                 support=tuple(packet_evidence([r.first_packet for r in tx.rcpts], _show(tx.rcpts[0].body),
+                                               artifact) for tx in txs if tx.rcpts),
+                 subject=conn.subject)
+
+
+def smtp_mail_1(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:
+    """Wire part of SMTP-MAIL-1: exactly one RCPT TO per MAIL transaction."""
+    return _each(_smtp_mail_1, conns, limits, artifact, limits.is_smtp)
+
+
+def _smtp_mail_3(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
+    peer, _ = _peer_mss(conn, limits)
+    own = conn.c2s.syn_mss
+    negotiated = min(peer, own) if own is not None else peer
+    limit = min(negotiated, limits.smtp_payload)
+    why = f"min(negotiated MSS {negotiated}, smtp_payload {limits.smtp_payload})"
+    gaps = [packet_evidence([g.packet], f"{g.length} octets missing before stream offset {g.offset}", artifact)
+            for g in conn.c2s.gaps]
+    return _payload_verdict("SMTP-MAIL-3", conn, limit, why, artifact, gaps)
+
+
+def smtp_mail_3(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:
+    """No SMTP client segment above min(negotiated MSS, smtp_payload); client stream without gaps."""
+    return _each(_smtp_mail_3, conns, limits, artifact, limits.is_smtp)
+
+
+# ---------------------------------------------------------------- everything
+
+ALL_CHECKS: dict[str, Callable[..., list[Verdict]]] = {
+    "NET-WIRE-1": net_wire_1,
+    "NET-WIRE-2": net_wire_2,
+    "POP-WIRE-1": pop_wire_1,
+    "POP-WIRE-2": pop_wire_2,
+    "SMTP-WIRE-1": smtp_wire_1,
+    "SMTP-CONN-1": smtp_conn_1,
+    "SMTP-MAIL-1": smtp_mail_1,
+    "SMTP-MAIL-3": smtp_mail_3,
+}
+
+
+def check_wire(conns: Connections, limits: WireLimits, artifact: Path | None = None,
+               criteria: Iterable[str] | None = None) -> list[Verdict]:
+    """Run the wire checks (all, or the named ``criteria``) over the device's connections."""
+    conns = [conns] if isinstance(conns, Connection) else list(conns)
+    out: list[Verdict] = []
+    for cid in (criteria or ALL_CHECKS):
+        out.extend(ALL_CHECKS[cid](conns, limits, artifact))
+    return out

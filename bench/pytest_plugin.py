@@ -16,14 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from bench.agent.device import Device
+from typing import TYPE_CHECKING
+
 from bench.checks.verdict import Outcome, Verdict
 from bench.config import TargetConfig, load_target, project_root
-from bench.report.store import RunRecord, TestRecord, verdict_to_dict
-from bench.session import BenchSession, bench_session
-from bench.target.protocols import Console, FlashableBoard
-from bench.workload.evidence import RunEvidence
-from bench.workload.model import Workload
+from bench.report.store import RunRecord, TestRecord
+
+if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its imports light
+    from bench.agent.device import Device
+    from bench.session import BenchSession
+    from bench.target.protocols import Console, FlashableBoard
+    from bench.workload.evidence import RunEvidence
+    from bench.workload.model import Workload
 
 _RECORD = pytest.StashKey[RunRecord]()
 _TEST = pytest.StashKey[TestRecord]()
@@ -96,6 +100,8 @@ def run_record(pytestconfig: pytest.Config, target_config: TargetConfig) -> RunR
 
 @pytest.fixture(scope="session")
 def bench_session_(pytestconfig: pytest.Config, target_config: TargetConfig, run_record: RunRecord) -> Iterator[BenchSession]:
+    from bench.session import bench_session
+
     image = pytestconfig.getoption("--image")
     with bench_session(target_config, run_record.directory, Path(image) if image else None) as session:
         session.boot()
@@ -169,5 +175,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     for line in render_summary(record):
         terminalreporter.write_line(line)
 
-
-__all__ = ["Bench", "verdict_to_dict"]

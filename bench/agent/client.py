@@ -69,6 +69,7 @@ class AgentClient:
         self.port.timeout = 0.05
         self.log = log or UartLog()
         self._buf = bytearray()
+        self._lost: Exception | None = None
         self._tags = (f"{n:x}" for n in itertools.count(1))
         self.banners: list[Banner] = []
         self.faults: list[Unsolicited] = []
@@ -82,14 +83,17 @@ class AgentClient:
                 del self._buf[: nl + 1]
                 self.log.add(UartRecord(time.time(), "dev", line))
                 return line
+            if self._lost is not None:  # lines that arrived before the loss were served above
+                raise AgentLost(f"console lost: {self._lost}") from self._lost
             if time.monotonic() >= deadline:
                 return None
+            chunk = b""
             try:
                 chunk = self.port.read(1)
                 while chunk and self.port.in_waiting:
                     chunk += self.port.read(self.port.in_waiting)
             except (serial.SerialException, OSError) as exc:
-                raise AgentLost(f"console lost: {exc}") from exc
+                self._lost = exc
             self._buf += chunk
             if len(self._buf) > 8 * LINE_MAX and b"\n" not in self._buf:  # runaway noise
                 self.log.add(UartRecord(time.time(), "dev", bytes(self._buf)))

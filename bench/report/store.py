@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.checks.verdict import Verdict
-from bench.workload.evidence import RunEvidence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.workload.evidence import RunEvidence
 
 
 def verdict_to_dict(v: Verdict) -> dict[str, Any]:

@@ -14,10 +14,19 @@ from bench.workload.evidence import RunEvidence
 
 Check = Callable[[CheckContext], list[Verdict]]
 
+def _both(*checks: Check) -> Check:
+    """A criterion judged from several kinds of evidence: every part must pass."""
+
+    def check(ctx: CheckContext) -> list[Verdict]:
+        return [v for c in checks for v in c(ctx)]
+
+    return check
+
+
 CHECKS: dict[str, Check] = {
-    "SMTP-MAIL-1": smtp.smtp_mail_1,
-    "SMTP-MAIL-2": smtp.smtp_mail_2,
     **wirechecks.CHECKS,
+    "SMTP-MAIL-1": _both(smtp.smtp_mail_1, wirechecks.CHECKS["SMTP-MAIL-1"]),
+    "SMTP-MAIL-2": smtp.smtp_mail_2,
 }
 
 

@@ -1,0 +1,35 @@
+"""Binds the wire checks (``wire.py``: connections + limits -> verdicts) to a run:
+limits from the firmware's banner and the target file, ports from the run's servers."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bench.checks import wire
+from bench.checks.context import CheckContext
+from bench.checks.verdict import Verdict, inconclusive
+
+
+def wire_limits(ctx: CheckContext) -> wire.WireLimits:
+    run = ctx.run
+    limits = run.device.limits
+    ports = run.server_ports
+    return wire.WireLimits.from_device(
+        {**vars(limits), "mtu": min(limits.mtu, run.target_mtu)},
+        pop3_ports=[ports["pop3"]] if "pop3" in ports else [],
+        smtp_ports=[ports["smtp"]] if "smtp" in ports else [],
+        device_ips=[run.device.ip, run.device.ip6],
+    )
+
+
+def _bind(criterion: str) -> Callable[[CheckContext], list[Verdict]]:
+    def check(ctx: CheckContext) -> list[Verdict]:
+        if ctx.run.pcap is None:
+            return [inconclusive(criterion, "this run has no capture")]
+        verdicts = wire.ALL_CHECKS[criterion](ctx.connections, wire_limits(ctx), ctx.run.pcap)
+        return verdicts or [inconclusive(criterion, "no matching connection in the capture")]
+
+    check.__name__ = f"wire_{criterion}"
+    return check
+
+
+CHECKS = {criterion: _bind(criterion) for criterion in wire.ALL_CHECKS}

@@ -43,7 +43,7 @@ class WorkloadRunner:
             if workload.smtp_server is not None:
                 spec = workload.smtp_server
                 servers["smtp"] = stack.enter_context(
-                    SmtpEmulator(users=spec.users, hosts=bind, faults=spec.faults, **spec.options)
+                    SmtpEmulator(users=spec.users, bind=bind, faults=spec.faults, **spec.options)
                 )
             if workload.pop3_server is not None:
                 spec3 = workload.pop3_server

@@ -68,6 +68,17 @@ class Pop3Emulator(Emulator):
         self.greeting = greeting
         self.capabilities = list(capabilities)
 
+    @classmethod
+    def from_spec(cls, maildrops: dict[str, Maildrop | tuple[str, Sequence[bytes]]], *,
+                  hosts: str | Sequence[str] | None = None, **kw: object) -> Pop3Emulator:
+        """Build from ``user -> Maildrop`` or ``user -> (password, messages)``;
+        ``hosts`` is an alias of ``bind``."""
+        drops = {u: d if isinstance(d, Maildrop) else Maildrop(password=d[0], messages=list(d[1]))
+                 for u, d in maildrops.items()}
+        if hosts is not None:
+            kw["bind"] = hosts
+        return cls(maildrops=drops, **kw)  # type: ignore[arg-type]
+
     # -- hooks ---------------------------------------------------------------
     def redact_line(self, line: bytes) -> bytes | None:
         parts = line.split()

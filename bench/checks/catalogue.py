@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.checks import smtp, wirechecks
+from bench.checks import device, pop3, smtp, wirechecks
 from bench.checks.context import CheckContext
 from bench.checks.verdict import Verdict
 from bench.workload.evidence import RunEvidence
@@ -27,6 +27,28 @@ CHECKS: dict[str, Check] = {
     **wirechecks.CHECKS,
     "SMTP-MAIL-1": _both(smtp.smtp_mail_1, wirechecks.CHECKS["SMTP-MAIL-1"]),
     "SMTP-MAIL-2": smtp.smtp_mail_2,
+    "SMTP-MAIL-3": wirechecks.CHECKS["SMTP-MAIL-3"],
+    "SMTP-CONN-1": _both(smtp.smtp_conn_1, wirechecks.CHECKS["SMTP-CONN-1"]),
+    "SMTP-EHLO-1": smtp.smtp_ehlo_1,
+    "SMTP-EHLO-2": smtp.smtp_ehlo_2,
+    "SMTP-AUTH-1": smtp.smtp_auth_1,
+    "SMTP-AUTH-2": smtp.smtp_auth_2,
+    "SMTP-AUTH-3": smtp.smtp_auth_3,
+    "SMTP-AUTH-4": smtp.smtp_auth_4,
+    "SMTP-ERR-1": smtp.smtp_err_1,
+    "POP-CONN-1": pop3.pop_conn_1,
+    "POP-AUTH-1": pop3.pop_auth_1,
+    "POP-AUTH-2": pop3.pop_auth_2,
+    "POP-AUTH-3": pop3.pop_auth_3,
+    "POP-AUTH-4": pop3.pop_auth_4,
+    "POP-AUTH-5": pop3.pop_auth_5,
+    "POP-TRANS-1": pop3.pop_trans_1,
+    "POP-TRANS-2": pop3.pop_trans_2,
+    "POP-TRANS-3": pop3.pop_trans_3,
+    "POP-TRANS-4": pop3.pop_trans_4,
+    "POP-TRANS-5": pop3.pop_trans_5,
+    "DEV-ROB-1": device.dev_rob_1,
+    "DEV-ROB-2": device.dev_rob_2,
 }
 
 

@@ -146,3 +146,178 @@ def smtp_mail_2(ctx: CheckContext) -> list[Verdict]:
             )
         )
     return verdicts
+
+
+# -- session behaviour: EHLO, AUTH, errors, connections ------------------------
+def _pairs(ctx: CheckContext) -> list[tuple[Session, "StepResult"]]:
+    from bench.workload.evidence import StepResult  # noqa: F401 - typing only
+
+    mail_steps = [sr for sr in ctx.run.steps if isinstance(sr.step, SendMail)]
+    return list(zip(ctx.sessions("smtp"), mail_steps))
+
+
+def _lines_with(session: Session, verb: str) -> list[TranscriptLine]:
+    return [ln for ln in _client_lines(session) if _verb(ln) == verb]
+
+
+def _per_session(criterion: str, ctx: CheckContext, judge_one, ok: str, bad: str) -> list[Verdict]:  # type: ignore[no-untyped-def]
+    pairs = _pairs(ctx)
+    if not pairs:
+        return [inconclusive(criterion, "the SMTP server saw no session")]
+    out = []
+    for session, sr in pairs:
+        failures, support = judge_one(session, sr)
+        out.append(judge(criterion, failures, ok=ok, bad=bad, support=tuple(support), subject=f"smtp session {session.id} from {session.peer}"))
+    return out
+
+
+def smtp_ehlo_1(ctx: CheckContext) -> list[Verdict]:
+    domain = ctx.run.workload.smtp_client.domain
+
+    def one(session: Session, sr):  # type: ignore[no-untyped-def]
+        client = _client_lines(session)
+        if not client:
+            return [Evidence("transcript", f"session {session.id}", "client sent nothing")], []
+        first = client[0]
+        if first.data.rstrip(b"\r\n") != f"EHLO {domain}".encode():
+            return [ctx.line_evidence("smtp", session, first, f"expected EHLO {domain}")], []
+        if len(client) < 2 and sr.step.expect == "ok":
+            return [ctx.line_evidence("smtp", session, first, "nothing sent after the EHLO reply")], []
+        return [], [ctx.line_evidence("smtp", session, first)] + [ctx.line_evidence("smtp", session, client[1], "next command")]
+
+    return _per_session("SMTP-EHLO-1", ctx, one, "opens with EHLO <domain> and parses the 250 reply", "EHLO wrong or its reply not parsed")
+
+
+def smtp_ehlo_2(ctx: CheckContext) -> list[Verdict]:
+    domain = ctx.run.workload.smtp_client.domain
+
+    def one(session: Session, sr):  # type: ignore[no-untyped-def]
+        client = _client_lines(session)
+        verbs = [_verb(ln) for ln in client]
+        if verbs[:2] != ["EHLO", "HELO"]:
+            ev = client[1] if len(client) > 1 else (client[0] if client else None)
+            return [ctx.line_evidence("smtp", session, ev, "expected HELO after the refused EHLO") if ev else Evidence("transcript", f"session {session.id}", "no commands")], []
+        helo = client[1]
+        if helo.data.rstrip(b"\r\n") != f"HELO {domain}".encode():
+            return [ctx.line_evidence("smtp", session, helo, f"expected HELO {domain}")], []
+        return [], [ctx.line_evidence("smtp", session, ln) for ln in client[:3]]
+
+    return _per_session("SMTP-EHLO-2", ctx, one, "falls back to HELO <domain> after EHLO is refused", "no HELO fallback")
+
+
+def _auth_check(criterion: str, mechanism: str):  # type: ignore[no-untyped-def]
+    def check(ctx: CheckContext) -> list[Verdict]:
+        def one(session: Session, sr):  # type: ignore[no-untyped-def]
+            auth = _lines_with(session, "AUTH")
+            if not auth:
+                return [Evidence("transcript", f"session {session.id}", f"no AUTH {mechanism} sent")], []
+            line = auth[0]
+            failures = []
+            if line.data.rstrip(b"\r\n").upper() != f"AUTH {mechanism}".encode():
+                failures.append(ctx.line_evidence("smtp", session, line, f"expected a bare AUTH {mechanism} (no initial response)"))
+            if session.auth_ok is not True:
+                failures.append(ctx.line_evidence("smtp", session, line, f"server did not accept the credentials (auth_ok={session.auth_ok})"))
+            if not _lines_with(session, "MAIL"):
+                failures.append(Evidence("transcript", f"session {session.id}", "no MAIL after 235"))
+            return failures, [ctx.line_evidence("smtp", session, line, f"method {session.auth_method}, accepted {session.auth_ok}")]
+
+        return _per_session(criterion, ctx, one, f"AUTH {mechanism} accepted with 235", f"AUTH {mechanism} not done as the seed says")
+
+    return check
+
+
+smtp_auth_1 = _auth_check("SMTP-AUTH-1", "PLAIN")
+smtp_auth_2 = _auth_check("SMTP-AUTH-2", "LOGIN")
+
+
+def smtp_auth_3(ctx: CheckContext) -> list[Verdict]:
+    """Credentials refused: error reported, no MAIL sent, connection closed."""
+    from bench.checks.device import op_evidence
+
+    def one(session: Session, sr):  # type: ignore[no-untyped-def]
+        failures = []
+        op = sr.final
+        if op.ok:
+            failures.append(op_evidence(ctx, op, "application told ok after the server refused AUTH"))
+        elif op.stage != "auth":
+            failures.append(op_evidence(ctx, op, "expected stage=auth"))
+        for ln in _lines_with(session, "MAIL"):
+            failures.append(ctx.line_evidence("smtp", session, ln, "MAIL sent after AUTH was refused"))
+        if session.closed_by is None:
+            failures.append(Evidence("transcript", f"session {session.id}", "connection left open"))
+        return failures, [op_evidence(ctx, op)]
+
+    return _per_session("SMTP-AUTH-3", ctx, one, "AUTH refusal reported; no MAIL; connection closed", "AUTH refusal mishandled")
+
+
+def smtp_auth_4(ctx: CheckContext) -> list[Verdict]:
+    """No AUTH advertised: PLAIN/LOGIN-configured client uses PLAIN; NONE skips to
+    MAIL. CRAM-MD5 never attempted."""
+
+    def one(session: Session, sr):  # type: ignore[no-untyped-def]
+        configured = sr.step.auth or ctx.run.workload.smtp_client.auth
+        auth = _lines_with(session, "AUTH")
+        failures = [ctx.line_evidence("smtp", session, ln, "CRAM-MD5 attempted") for ln in auth if b"CRAM-MD5" in ln.data.upper()]
+        if configured == "none" and auth:
+            failures.append(ctx.line_evidence("smtp", session, auth[0], "AUTH sent by a client configured for none"))
+        if configured in ("plain", "login") and (not auth or not auth[0].data.upper().startswith(b"AUTH PLAIN")):
+            failures.append(Evidence("transcript", f"session {session.id}", f"client configured {configured}: expected AUTH PLAIN, sent {[ln.data for ln in auth]}"))
+        if not _lines_with(session, "MAIL"):
+            failures.append(Evidence("transcript", f"session {session.id}", "no MAIL"))
+        return failures, [ctx.line_evidence("smtp", session, ln) for ln in _client_lines(session)[:3]]
+
+    return _per_session("SMTP-AUTH-4", ctx, one, "AUTH chosen as the seed says; never CRAM-MD5", "wrong AUTH choice")
+
+
+def smtp_err_1(ctx: CheckContext) -> list[Verdict]:
+    """A 4xx/5xx or a dropped connection gives a non-zero status naming the stage;
+    the connection is closed; the next send on the same client works."""
+    from bench.checks.device import expectation_failures, op_evidence
+
+    pairs = _pairs(ctx)
+    if not pairs:
+        return [inconclusive("SMTP-ERR-1", "the SMTP server saw no session")]
+    steps = [sr for _, sr in pairs]
+    failures = expectation_failures(ctx, steps)
+    for session, sr in pairs:
+        if sr.step.expect == "err" and session.ended is None:
+            failures.append(Evidence("transcript", f"session {session.id}", "connection not closed after the error"))
+    last_err = max((i for i, sr in enumerate(steps) if sr.step.expect == "err"), default=None)
+    if last_err is not None and not any(sr.final.ok for sr in steps[last_err + 1 :]):
+        failures.append(Evidence("device", "workload", "no successful send after the error"))
+    return [
+        judge(
+            "SMTP-ERR-1",
+            failures,
+            ok="each error named its stage; connection closed; next send worked",
+            bad="SMTP error path wrong",
+            support=tuple(op_evidence(ctx, sr.final) for sr in steps),
+            subject=ctx.run.workload.name,
+        )
+    ]
+
+
+def smtp_conn_1(ctx: CheckContext) -> list[Verdict]:
+    """Transcript part: one session per mail, over the workload's IP family, closed by the device."""
+    pairs = _pairs(ctx)
+    mails = len([s for s in ctx.run.workload.steps if isinstance(s, SendMail)])
+    sessions = ctx.sessions("smtp")
+    failures: list[Evidence] = []
+    if len(sessions) != mails:
+        failures.append(Evidence("transcript", "all sessions", f"{len(sessions)} SMTP sessions for {mails} mails", ctx.transcript_path("smtp")))
+    want6 = ctx.run.workload.family == 6
+    for session, _ in pairs:
+        if (":" in session.peer.rsplit(":", 1)[0]) != want6:
+            failures.append(Evidence("transcript", f"session {session.id}", f"peer {session.peer} is not IPv{ctx.run.workload.family}", ctx.transcript_path("smtp")))
+        if session.closed_by not in ("client", "server"):
+            failures.append(Evidence("transcript", f"session {session.id}", "connection never closed", ctx.transcript_path("smtp")))
+    return [
+        judge(
+            "SMTP-CONN-1",
+            failures,
+            ok=f"one connection per mail over IPv{ctx.run.workload.family}, each closed",
+            bad="connections per mail wrong",
+            measurements=(Measurement("sessions", len(sessions), mails, "=="),),
+            subject=ctx.run.workload.name,
+        )
+    ]

@@ -52,10 +52,15 @@ class Pop3ServerSpec:
 
 
 # -- steps: what the device is asked to do --------------------------------
+Expect = Literal["ok", "err"]
+
+
 @dataclass(frozen=True)
 class SendMail:
     mail: Mail
-    expect: Literal["ok", "err"] = "ok"
+    expect: Expect = "ok"
+    stage: str = ""  # with expect="err": the stage the device must name
+    auth: AuthType | None = None  # override the client's auth type for this mail
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,8 @@ class Pop3Open:
     user: str
     password: str
     apop: bool = False
-    expect: Literal["ok", "err"] = "ok"
+    expect: Expect = "ok"
+    stage: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class Pop3Op:
 
     op: Literal["stat", "list", "retr", "dele", "noop", "rset", "quit", "abort"]
     n: int | None = None
-    expect: Literal["ok", "err"] = "ok"
+    expect: Expect = "ok"
 
 
 Step = SendMail | Pop3Open | Pop3Op

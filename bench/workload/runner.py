@@ -101,7 +101,7 @@ class WorkloadRunner:
             ops = [
                 dev.op(
                     "smtp.config", host=host, port=servers["smtp"].port, user=c.user,
-                    **{"pass": c.password, "from": c.mail_from}, domain=c.domain, auth=c.auth, timeout_ms=tmo,
+                    **{"pass": c.password, "from": c.mail_from}, domain=c.domain, auth=step.auth or c.auth, timeout_ms=tmo,
                 )
             ]  # fmt: skip
             ops.append(self._load_body(step))

@@ -19,6 +19,12 @@ def _verb(line: TranscriptLine) -> str:
     return line.data.split(b" ", 1)[0].split(b":", 1)[0].strip().upper().decode("latin-1")
 
 
+def _same_command(line: bytes, keyword: str, arg: str) -> bool:
+    """Equal up to the case of the keyword (RFC 5321 2.4); the argument exactly."""
+    got = line.rstrip(b"\r\n").decode("latin-1")
+    return got[: len(keyword)].upper() == keyword and got[len(keyword) :] == arg
+
+
 def _first_diff(a: bytes, b: bytes) -> int:
     n = min(len(a), len(b))
     for i in range(n):
@@ -52,11 +58,11 @@ def smtp_mail_1(ctx: CheckContext) -> list[Verdict]:
                 failures.append(ctx.line_evidence("smtp", session, bad, f"commands were {' '.join(verbs)}"))
             else:
                 failures.append(Evidence("transcript", f"session {session.id}", "no MAIL/RCPT/DATA/QUIT seen"))
+        wanted = {"MAIL": ("MAIL FROM:", f"<{from_addr}>"), "RCPT": ("RCPT TO:", f"<{step.mail.to}>")}
         for ln in lines:
-            if _verb(ln) == "MAIL" and ln.data.rstrip(b"\r\n") != f"MAIL FROM:<{from_addr}>".encode():
-                failures.append(ctx.line_evidence("smtp", session, ln, f"expected MAIL FROM:<{from_addr}>"))
-            if _verb(ln) == "RCPT" and ln.data.rstrip(b"\r\n") != f"RCPT TO:<{step.mail.to}>".encode():
-                failures.append(ctx.line_evidence("smtp", session, ln, f"expected RCPT TO:<{step.mail.to}>"))
+            want = wanted.get(_verb(ln))
+            if want is not None and not _same_command(ln.data, *want):
+                failures.append(ctx.line_evidence("smtp", session, ln, f"expected {''.join(want)}"))
         replies = [ln.data[:3] for ln in session.lines if ln.direction == "s>c"]
         for code in (b"354", b"221"):
             if code not in replies:
@@ -179,7 +185,7 @@ def smtp_ehlo_1(ctx: CheckContext) -> list[Verdict]:
         if not client:
             return [Evidence("transcript", f"session {session.id}", "client sent nothing")], []
         first = client[0]
-        if first.data.rstrip(b"\r\n") != f"EHLO {domain}".encode():
+        if not _same_command(first.data, "EHLO ", domain):
             return [ctx.line_evidence("smtp", session, first, f"expected EHLO {domain}")], []
         if len(client) < 2 and sr.step.expect == "ok":
             return [ctx.line_evidence("smtp", session, first, "nothing sent after the EHLO reply")], []
@@ -198,7 +204,7 @@ def smtp_ehlo_2(ctx: CheckContext) -> list[Verdict]:
             ev = client[1] if len(client) > 1 else (client[0] if client else None)
             return [ctx.line_evidence("smtp", session, ev, "expected HELO after the refused EHLO") if ev else Evidence("transcript", f"session {session.id}", "no commands")], []
         helo = client[1]
-        if helo.data.rstrip(b"\r\n") != f"HELO {domain}".encode():
+        if not _same_command(helo.data, "HELO ", domain):
             return [ctx.line_evidence("smtp", session, helo, f"expected HELO {domain}")], []
         return [], [ctx.line_evidence("smtp", session, ln) for ln in client[:3]]
 

@@ -1,0 +1,89 @@
+"""SMTP checks on evidence made by real clients (smtplib) against the real emulator:
+a correct session passes, and each defect is caught by the criterion it breaks."""
+from __future__ import annotations
+
+import smtplib
+import time
+from pathlib import Path
+
+from bench.agent.device import DeviceInfo, DeviceLimits, OpResult
+from bench.checks.catalogue import judge_run
+from bench.checks.verdict import Outcome
+from bench.servers.smtp import SmtpEmulator
+from bench.workload.evidence import RunEvidence, StepResult
+from bench.workload.message import expected_message
+from bench.workload.model import Mail, SendMail, SmtpClientSettings, SmtpServerSpec, Workload
+
+CLIENT = SmtpClientSettings(user="device", password="pw", mail_from="dev@bench.test", domain="dev.bench.test")
+MAIL = Mail(to="inbox@bench.test", subject="s", body=b"hello\r\n.dot line\r\n")
+INFO = DeviceInfo("t/1", "b", frozenset(), DeviceLimits(1500, 1460, 1440, 120, 1024, 5840, 1 << 20), "127.0.0.1", "")
+
+
+def _op(ok: bool = True, **fields: str) -> OpResult:
+    return OpResult("smtp.send", {}, ok, dict(fields), b"", time.time(), time.time())
+
+
+def _run(tmp_path: Path, session, criteria: tuple[str, ...], result: OpResult | None = None) -> list:  # type: ignore[no-untyped-def]
+    with SmtpEmulator(users={"device": "pw"}) as srv:
+        session(srv.port)
+        srv.wait_sessions(1, timeout=5)
+        transcript = srv.transcript
+    wl = Workload("t", "", (SendMail(MAIL),), criteria, smtp_client=CLIENT, smtp_server=SmtpServerSpec())
+    ev = RunEvidence(wl, tmp_path, INFO, 1500, steps=[StepResult(wl.steps[0], (result or _op(),))], smtp=transcript)
+    ev.server_ports = {"smtp": 0}
+    return judge_run(ev)
+
+
+def _good(port: int, rcpts: tuple[str, ...] = (MAIL.to,), body: bytes | None = None) -> None:
+    with smtplib.SMTP("127.0.0.1", port, local_hostname=CLIENT.domain) as s:
+        s.login("device", "pw")
+        s.sendmail(CLIENT.mail_from, list(rcpts), body if body is not None else expected_message(MAIL, CLIENT))
+
+
+def test_correct_session_passes(tmp_path: Path) -> None:
+    verdicts = _run(tmp_path, _good, ("SMTP-MAIL-1", "SMTP-MAIL-2", "SMTP-EHLO-1", "SMTP-CONN-1"))
+    transcript_verdicts = [v for v in verdicts if v.criterion != "SMTP-MAIL-2" and v.summary != "this run has no capture"]
+    assert all(v.outcome is Outcome.PASS for v in transcript_verdicts), verdicts
+
+
+def test_two_recipients_fail_smtp_mail_1(tmp_path: Path) -> None:
+    verdicts = _run(tmp_path, lambda p: _good(p, rcpts=(MAIL.to, "other@bench.test")), ("SMTP-MAIL-1",))
+    bad = [v for v in verdicts if v.outcome is Outcome.FAIL]
+    assert bad and bad[0].criterion == "SMTP-MAIL-1"
+    assert any("RCPT" in e.excerpt for e in bad[0].evidence)
+
+
+def test_altered_body_fails_smtp_mail_2_with_the_offset(tmp_path: Path) -> None:
+    altered = expected_message(MAIL, CLIENT).replace(b".dot", b"dot")
+    verdicts = _run(tmp_path, lambda p: _good(p, body=altered), ("SMTP-MAIL-2",))
+    assert verdicts[0].outcome is Outcome.FAIL
+    assert "offset" in verdicts[0].evidence[0].locator
+
+
+def test_wrong_ehlo_name_fails_smtp_ehlo_1(tmp_path: Path) -> None:
+    def session(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, local_hostname="someone.else") as s:
+            s.noop()
+
+    verdicts = _run(tmp_path, session, ("SMTP-EHLO-1",))
+    assert verdicts[0].outcome is Outcome.FAIL and "EHLO dev.bench.test" in verdicts[0].evidence[0].excerpt
+
+
+def test_auth_plain_with_initial_response_fails_smtp_auth_1(tmp_path: Path) -> None:
+    # smtplib sends AUTH PLAIN with the initial response; the seed's client waits for 334
+    verdicts = _run(tmp_path, _good, ("SMTP-AUTH-1",))
+    assert verdicts[0].outcome is Outcome.FAIL
+    assert "no initial response" in verdicts[0].evidence[0].excerpt
+
+
+def test_error_without_stage_fails_smtp_err_1(tmp_path: Path) -> None:
+    with SmtpEmulator(users={"device": "pw"}) as srv:
+        _good(srv.port)
+        srv.wait_sessions(1, timeout=5)
+        transcript = srv.transcript
+    wl = Workload("t", "", (SendMail(MAIL, expect="err", stage="rcpt"),), ("SMTP-ERR-1",), smtp_client=CLIENT)
+    ev = RunEvidence(wl, tmp_path, INFO, 1500, steps=[StepResult(wl.steps[0], (_op(False, code="server"),))], smtp=transcript)
+    verdicts = judge_run(ev)
+    assert verdicts[0].outcome is Outcome.FAIL
+    excerpts = " ".join(e.excerpt for e in verdicts[0].evidence)
+    assert "expected stage=rcpt" in excerpts and "no successful send after the error" in excerpts

@@ -56,7 +56,12 @@ static int finish(smtp_client_t *c)
 
 static int fail(smtp_client_t *c, const char *code, const char *msg)
 {
-    smtp_session_fail(&c->sess, code, msg);
+    if (!c->connected && c->sess.st == SMTP_S_GREETING) {
+        smtp_session_fail(&c->sess, code, msg);
+        c->sess.res.stage = "connect";
+    } else {
+        smtp_session_fail(&c->sess, code, msg);
+    }
     return finish(c);
 }
 

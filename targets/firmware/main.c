@@ -1,0 +1,41 @@
+/* Bench reference firmware: bring-up, banner, main loop.
+ *
+ * Everything runs in this one loop (lwIP NO_SYS): interrupts only move UART
+ * bytes into a ring, acknowledge the LAN9118 and count SysTick milliseconds;
+ * each of them wakes the WFI in platform_idle(). */
+#include "agent/agent.h"
+#include "agent/agent_internal.h"
+#include "app/app.h"
+#include "platform/netstack.h"
+#include "platform/platform.h"
+
+/* Defaults so the image links before the mail application exists; the app's
+ * own definitions replace these. */
+__attribute__((weak)) void app_init(void) {}
+__attribute__((weak)) void app_poll(void) {}
+
+static int work_pending(void)
+{
+    return uart_rx_pending() || netstack_rx_pending();
+}
+
+int main(void)
+{
+    clock_init();
+    uart_init();
+    netstack_init();
+
+    verbs_sys_register();
+    verbs_net_register();
+    verbs_bulk_register();
+    app_init();
+
+    agent_boot_banner();
+
+    for (;;) {
+        netstack_poll(); /* RX frames, then lwIP timers */
+        agent_poll();
+        app_poll();
+        platform_idle(work_pending);
+    }
+}

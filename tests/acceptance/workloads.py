@@ -1,8 +1,30 @@
-"""Workloads of the acceptance suite: plain data, judged by the criteria they list."""
+"""Workloads of the acceptance suite: plain data, judged by the criteria they list.
+
+Each builder returns a ``Workload``: what the device does, what the emulated
+servers hold and how they misbehave (fault plans), and which criteria judge it.
+"""
 from __future__ import annotations
 
+from dataclasses import replace
+
+from bench.servers.faults import FaultPlan, FaultRule
 from bench.workload.fill import fill_pattern
-from bench.workload.model import Mail, SendMail, SmtpServerSpec, Workload
+from bench.workload.model import (
+    Mail,
+    Pop3Op,
+    Pop3Open,
+    Pop3ServerSpec,
+    SendMail,
+    SmtpServerSpec,
+    Step,
+    Workload,
+)
+
+USER, PASSWORD = "mrose", "tanstaaf"
+INBOX = "inbox@bench.test"
+WIRE = ("NET-WIRE-1", "NET-WIRE-2")
+SMTP_WIRE = ("SMTP-WIRE-1", "SMTP-CONN-1", *WIRE)
+POP_WIRE = ("POP-WIRE-1", "POP-WIRE-2", *WIRE)
 
 
 def dotted_body(size: int = 6 * 1024) -> bytes:
@@ -11,12 +33,235 @@ def dotted_body(size: int = 6 * 1024) -> bytes:
     return b".first line starts with a dot\r\n" + text[: text.rfind(b"\r\n") + 2] + b".\r\n..two dots\r\n"
 
 
+def mail(subject: str = "Bench mail", body: bytes | None = None, priority: str = "normal") -> Mail:
+    return Mail(to=INBOX, subject=subject, body=dotted_body() if body is None else body, priority=priority)  # type: ignore[arg-type]
+
+
+def maildrop() -> dict[str, tuple[str, tuple[bytes, ...]]]:
+    return {
+        USER: (
+            PASSWORD,
+            (
+                b"From: a@bench.test\r\nSubject: short\r\n\r\nHello.\r\n",
+                b"From: b@bench.test\r\nSubject: dotted\r\n\r\n.leading dot\r\n..two\r\n.\r\nend\r\n",
+                b"From: c@bench.test\r\nSubject: long\r\n\r\n" + fill_pattern(12 * 1024),
+            ),
+        )
+    }
+
+
+MESSAGES = maildrop()[USER][1]
+
+
+# -- SMTP -----------------------------------------------------------------------
 def one_mail(family: int = 4) -> Workload:
     return Workload(
         name=f"smtp-one-mail-ipv{family}",
         description="send one mail with a body of several KiB that includes lines starting with '.'",
-        steps=(SendMail(Mail(to="inbox@bench.test", subject="Bench slice: one mail", body=dotted_body())),),
-        criteria=("SMTP-MAIL-1", "SMTP-MAIL-2", "SMTP-MAIL-3", "NET-WIRE-1"),
+        steps=(SendMail(mail("Bench slice: one mail")),),
+        criteria=("SMTP-MAIL-1", "SMTP-MAIL-2", "SMTP-MAIL-3", "SMTP-EHLO-1", "SMTP-AUTH-1", *SMTP_WIRE),
         family=family,  # type: ignore[arg-type]
         smtp_server=SmtpServerSpec(),
+    )
+
+
+def two_mails(family: int) -> Workload:
+    return Workload(
+        name=f"smtp-two-mails-ipv{family}",
+        description="two sends on one client: two connections, each closed",
+        steps=(SendMail(mail("first", b"one\r\n")), SendMail(mail("second", b"two\r\n", priority="high"))),
+        criteria=("SMTP-CONN-1", "SMTP-MAIL-1", "SMTP-MAIL-2", *WIRE),
+        family=family,  # type: ignore[arg-type]
+        smtp_server=SmtpServerSpec(),
+    )
+
+
+def large_mail() -> Workload:
+    body = Mail(to=INBOX, subject="large", body=b"\0" * (64 * 1024), fill=True)
+    return Workload(
+        name="smtp-64k-body",
+        description="a 64 KiB body generated on the device: many segments, none above the limits",
+        steps=(SendMail(body),),
+        criteria=("SMTP-MAIL-2", "SMTP-MAIL-3", "SMTP-WIRE-1", *WIRE),
+        smtp_server=SmtpServerSpec(),
+    )
+
+
+def ehlo_split() -> Workload:
+    plan = FaultPlan([FaultRule("EHLO", "split", size=1), FaultRule("greeting", "split", size=3)])
+    return Workload(
+        name="smtp-ehlo-split",
+        description="greeting and multi-line EHLO reply arrive a byte (or three) at a time",
+        steps=(SendMail(mail("split", b"split\r\n")),),
+        criteria=("SMTP-EHLO-1", "SMTP-MAIL-1"),
+        smtp_server=SmtpServerSpec(options={"extensions": ("8BITMIME", "SIZE 1000000", "ENHANCEDSTATUSCODES")}, faults=plan),
+    )
+
+
+def ehlo_refused(code: int) -> Workload:
+    return Workload(
+        name=f"smtp-ehlo-{code}",
+        description=f"EHLO answered {code}: HELO fallback",
+        steps=(SendMail(mail("helo", b"helo\r\n")),),
+        criteria=("SMTP-EHLO-2", "SMTP-MAIL-1"),
+        smtp_server=SmtpServerSpec(options={"ehlo_reply": code, "require_auth": False}),
+    )
+
+
+def auth(mechanism: str) -> Workload:
+    return Workload(
+        name=f"smtp-auth-{mechanism}",
+        description=f"AUTH {mechanism.upper()} with the seed's exchange",
+        steps=(SendMail(mail(f"auth {mechanism}", b"auth\r\n"), auth=mechanism),),  # type: ignore[arg-type]
+        criteria=("SMTP-AUTH-1" if mechanism == "plain" else "SMTP-AUTH-2", "SMTP-MAIL-1"),
+        smtp_server=SmtpServerSpec(),
+    )
+
+
+def auth_refused() -> Workload:
+    return Workload(
+        name="smtp-auth-refused",
+        description="wrong password: 535, error reported, no MAIL, then a good send",
+        steps=(
+            SendMail(mail("refused", b"x\r\n"), expect="err", stage="auth"),
+            SendMail(mail("after", b"y\r\n")),
+        ),
+        criteria=("SMTP-AUTH-3",),
+        smtp_server=SmtpServerSpec(faults=FaultPlan([FaultRule("auth-reply", "reply", line="535 5.7.8 Bad credentials", nth=1, scope="server")])),
+    )
+
+
+def no_auth_advertised(configured: str) -> Workload:
+    return Workload(
+        name=f"smtp-no-auth-advertised-{configured}",
+        description=f"EHLO lists no AUTH; client configured {configured}",
+        steps=(SendMail(mail("no auth", b"x\r\n"), auth=configured),),  # type: ignore[arg-type]
+        criteria=("SMTP-AUTH-4", "SMTP-MAIL-1"),
+        smtp_server=SmtpServerSpec(options={"auth_mechanisms": (), "require_auth": False}),
+    )
+
+
+def cram_md5_offered() -> Workload:
+    return Workload(
+        name="smtp-cram-md5-offered",
+        description="server offers CRAM-MD5 first: the client must not use it",
+        steps=(SendMail(mail("cram", b"x\r\n"), auth="login"),),
+        criteria=("SMTP-AUTH-4", "SMTP-AUTH-2"),
+        smtp_server=SmtpServerSpec(options={"auth_mechanisms": ("CRAM-MD5", "LOGIN", "PLAIN")}),
+    )
+
+
+def smtp_error(event: str, stage: str, rule: FaultRule) -> Workload:
+    return Workload(
+        name=f"smtp-error-{stage}-{rule.action}",
+        description=f"{rule.describe()} at {event}: stage named, connection closed, next send works",
+        steps=(SendMail(mail("fails", b"x\r\n"), expect="err", stage=stage), SendMail(mail("works", b"y\r\n"))),
+        criteria=("SMTP-ERR-1", "DEV-ROB-1", "NET-WIRE-2"),
+        smtp_server=SmtpServerSpec(faults=FaultPlan([rule])),
+        timeout_ms=1500,
+    )
+
+
+# -- POP3 -------------------------------------------------------------------------
+def pop3_session(family: int = 4, apop: bool = False) -> Workload:
+    steps: tuple[Step, ...] = (
+        Pop3Open(USER, PASSWORD, apop=apop),
+        Pop3Op("stat"),
+        Pop3Op("list", 1),
+        Pop3Op("list", 3),
+        Pop3Op("retr", 1),
+        Pop3Op("retr", 2),
+        Pop3Op("retr", 3),
+        Pop3Op("noop"),
+        Pop3Op("dele", 1),
+        Pop3Op("quit"),
+    )
+    return Workload(
+        name=f"pop3-session-ipv{family}{'-apop' if apop else ''}",
+        description="login, STAT, LIST, RETR of short, dotted and 12 KiB messages, DELE, QUIT",
+        steps=steps,
+        criteria=(
+            "POP-CONN-1", "POP-AUTH-1", *(("POP-AUTH-2",) if apop else ()),
+            "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-TRANS-4", *POP_WIRE,
+        ),
+        family=family,  # type: ignore[arg-type]
+        pop3_server=Pop3ServerSpec(maildrop()),
+    )
+
+
+def pop3_rset() -> Workload:
+    return Workload(
+        name="pop3-dele-rset",
+        description="DELE then RSET then QUIT: nothing deleted",
+        steps=(Pop3Open(USER, PASSWORD), Pop3Op("dele", 2), Pop3Op("rset"), Pop3Op("noop"), Pop3Op("quit")),
+        criteria=("POP-TRANS-4",),
+        pop3_server=Pop3ServerSpec(maildrop()),
+    )
+
+
+def pop3_apop(options: dict, criterion: str) -> Workload:
+    return Workload(
+        name=f"pop3-{criterion.lower()}",
+        description=f"APOP requested; server options {options}",
+        steps=(Pop3Open(USER, PASSWORD, apop=True), Pop3Op("stat"), Pop3Op("quit")),
+        criteria=(criterion, "POP-AUTH-1"),
+        pop3_server=Pop3ServerSpec(maildrop(), options=options),
+    )
+
+
+def pop3_bad_password() -> Workload:
+    return Workload(
+        name="pop3-bad-password",
+        description="PASS refused: auth error, no transaction commands; then a good login",
+        steps=(Pop3Open(USER, "wrong", expect="err"), Pop3Open(USER, PASSWORD), Pop3Op("quit")),
+        criteria=("POP-AUTH-5",),
+        pop3_server=Pop3ServerSpec(maildrop()),
+    )
+
+
+def pop3_err(verb: str, op: Pop3Op) -> Workload:
+    return Workload(
+        name=f"pop3-err-{verb.lower()}",
+        description=f"-ERR to {verb}: reported; the session stays usable",
+        steps=(Pop3Open(USER, PASSWORD), op, Pop3Op("noop"), Pop3Op("quit")),
+        criteria=("POP-TRANS-5",),
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([FaultRule(verb, "reply", line="-ERR injected failure")])),
+    )
+
+
+def pop3_fault(name: str, rule: FaultRule, op: Pop3Op, timeout_ms: int = 1500) -> Workload:
+    """A malformed server: the faulted step must fail cleanly and the next session succeed."""
+    fail_open = rule.match in ("connect", "greeting", "USER", "PASS")
+    steps: tuple[Step, ...] = (
+        (Pop3Open(USER, PASSWORD, expect="err"),)
+        if fail_open
+        else (Pop3Open(USER, PASSWORD), Pop3Op(op.op, op.n, expect="err"), Pop3Op("abort"))
+    )
+    return Workload(
+        name=f"pop3-fault-{name}",
+        description=f"{rule.describe()}: clear error, device answers, next session works",
+        steps=(*steps, Pop3Open(USER, PASSWORD), Pop3Op("stat"), Pop3Op("quit")),
+        criteria=("DEV-ROB-1",),
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([replace(rule, session=1)])),
+        timeout_ms=timeout_ms,
+    )
+
+
+def soak(rounds: int) -> Workload:
+    """Alternating SMTP sends, POP3 sessions and faulted sessions; memory must return to baseline."""
+    steps: list[Step] = []
+    for i in range(rounds):
+        steps.append(SendMail(mail(f"soak {i}", b"soak body\r\n.dot\r\n")))
+        steps += [Pop3Open(USER, PASSWORD), Pop3Op("stat"), Pop3Op("retr", 2), Pop3Op("quit")]
+        if i % 5 == 4:  # every fifth round the POP3 server resets the connection mid-RETR
+            steps += [Pop3Open(USER, PASSWORD), Pop3Op("retr", 3, expect="err")]
+    every_fifth = [FaultRule("RETR", "reset", size=200, session=n) for n in range(6, rounds * 2 + 2, 6)]
+    return Workload(
+        name=f"soak-{rounds}",
+        description=f"{rounds} rounds of SMTP + POP3 (+ a reset mid-transfer every fifth): memory back to baseline",
+        steps=tuple(steps),
+        criteria=("DEV-ROB-2",),
+        smtp_server=SmtpServerSpec(),
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan(every_fifth)),
+        timeout_ms=3000,
     )

@@ -1,0 +1,46 @@
+"""Device robustness: DEV-ROB-1 (malformed servers) and DEV-ROB-2 (no leaks over a long run)."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import workloads as wl
+from bench.servers.faults import FaultPlan, FaultRule
+from bench.workload.model import Pop3Op, Pop3ServerSpec
+
+RETR1 = Pop3Op("retr", 1)
+STAT = Pop3Op("stat")
+MALFORMED = {
+    "overlong-line": (FaultRule("STAT", "overlong", size=4096), STAT),
+    "missing-crlf": (FaultRule("STAT", "no_crlf"), STAT),
+    "no-multiline-terminator": (FaultRule("RETR", "no_terminator"), RETR1),
+    "non-numeric-count": (FaultRule("STAT", "reply", line="+OK many lots"), STAT),
+    "wrong-code": (FaultRule("STAT", "malformed"), STAT),
+    "stall-past-timeout": (FaultRule("RETR", "stall"), RETR1),
+    "reset-mid-transfer": (FaultRule("RETR", "reset", size=40), RETR1),
+    "close-mid-transfer": (FaultRule("RETR", "close", size=40), RETR1),
+    "greeting-refused": (FaultRule("connect", "refuse"), STAT),
+    "greeting-garbage": (FaultRule("greeting", "malformed"), STAT),
+}
+
+
+@pytest.mark.criterion("DEV-ROB-1")
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_pop3_server(bench, name: str) -> None:
+    rule, op = MALFORMED[name]
+    bench.check(wl.pop3_fault(name, rule, op))
+
+
+@pytest.mark.criterion("POP-TRANS-1", "POP-TRANS-3", "POP-WIRE-1")
+def test_pop3_replies_split_byte_by_byte(bench) -> None:
+    split = FaultPlan([FaultRule("*", "split", size=1)])
+    workload = dataclasses.replace(
+        wl.pop3_session(), name="pop3-split-1", pop3_server=Pop3ServerSpec(wl.maildrop(), faults=split)
+    )
+    bench.check(workload)
+
+
+@pytest.mark.criterion("DEV-ROB-2")
+def test_soak_memory_returns_to_baseline(bench) -> None:
+    bench.check(wl.soak(rounds=100))

@@ -57,12 +57,14 @@ class Conn:
         except asyncio.IncompleteReadError as e:
             if e.partial:
                 self.record("c>s", e.partial, "no line end before close")
+            self.session.closed_by = self.session.closed_by or "client"
             raise Closed("client closed") from None
         except asyncio.LimitOverrunError:
             self.event(f"input line longer than {LINE_LIMIT} bytes: dropping")
             await self.abort(reset=False, by="server")
             raise Closed("line too long") from None
         except (ConnectionError, OSError):
+            self.session.closed_by = self.session.closed_by or "client"
             raise Closed("client reset") from None
         shown = redact(line) if redact else None
         if shown is None:
@@ -108,11 +110,8 @@ class Conn:
     async def stall(self) -> None:
         """Never answer again: swallow input until the peer leaves."""
         self.event("stalling")
-        try:
-            while True:
-                await self.readline(self.server.redact_line)
-        finally:
-            self.closed = True
+        while True:
+            await self.readline(self.server.redact_line)
 
     # -- faults ------------------------------------------------------------
     def pick(self, event: str) -> FaultRule | None:

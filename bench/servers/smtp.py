@@ -109,7 +109,15 @@ class SmtpEmulator(Emulator):
         while True:
             if st.sasl:
                 line = await conn.readline(lambda l: REDACTED + _eol(l))
-                await conn.respond("auth-reply", lambda: self._sasl_step(conn.session, st, line))
+                ran: list[bool] = []
+
+                def step() -> bytes:
+                    ran.append(True)
+                    return self._sasl_step(conn.session, st, line)
+
+                await conn.respond("auth-reply", step)
+                if not ran:  # a fault answered instead: the exchange is over
+                    st.sasl, conn.session.auth_ok = None, False
                 continue
             line = await conn.readline(self.redact_line)
             text = line.rstrip(b"\r\n").decode("latin-1")

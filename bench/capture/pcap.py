@@ -47,6 +47,7 @@ class Frame(NamedTuple):
     time: float
     linktype: int
     data: bytes
+    ns: int  # the same timestamp, exact, in nanoseconds
 
 
 class TcpPacket(NamedTuple):
@@ -80,6 +81,7 @@ def read_frames(path: Path) -> Iterator[Frame]:
 
 def _pcap_frames(data: bytes) -> Iterator[Frame]:
     endian, scale = _PCAP_MAGIC[data[:4]]
+    mult = 1000 if scale == 1e-6 else 1
     if len(data) < 24:
         raise PcapError("truncated pcap header")
     linktype = struct.unpack_from(endian + "I", data, 20)[0] & 0x0FFFFFFF
@@ -90,7 +92,8 @@ def _pcap_frames(data: bytes) -> Iterator[Frame]:
         sec, frac, incl, _orig = unpack(data, off)
         off += 16
         index += 1
-        yield Frame(index, sec + frac * scale, linktype, data[off:off + incl])
+        yield Frame(index, sec + frac * scale, linktype, data[off:off + incl],
+                    sec * 1_000_000_000 + frac * mult)
         off += incl
 
 
@@ -115,12 +118,15 @@ def _pcapng_frames(data: bytes) -> Iterator[Frame]:
             iface, hi, lo, cap, _orig = struct.unpack_from(endian + "IIIII", data, body)
             linktype, tick = ifaces[iface]
             index += 1
-            yield Frame(index, ((hi << 32) | lo) * tick, linktype, data[body + 20:body + 20 + cap])
+            ticks = (hi << 32) | lo
+            ns_per = round(tick * 1e9)
+            ns = ticks * ns_per if ns_per >= 1 and abs(ns_per - tick * 1e9) < 1e-6 else round(ticks * tick * 1e9)
+            yield Frame(index, ticks * tick, linktype, data[body + 20:body + 20 + cap], ns)
         elif btype == 3:  # simple packet
             orig = struct.unpack_from(endian + "I", data, body)[0]
             cap = min(orig, blen - 16)
             index += 1
-            yield Frame(index, 0.0, ifaces[0][0], data[body + 4:body + 4 + cap])
+            yield Frame(index, 0.0, ifaces[0][0], data[body + 4:body + 4 + cap], 0)
         off += blen
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import serial
+from qemu.qmp import ConnectError
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from bench.config import BoardConfig, NetworkConfig
@@ -67,7 +68,7 @@ class QemuProcess:
             "-nographic", "-monitor", "none", "-S",
             "-kernel", str(image),
             "-netdev", netdev, "-net", f"nic,netdev={NETDEV_ID},model=lan9118",
-            "-chardev", f"socket,id=uart0,host=127.0.0.1,port={self.serial_port},server=on,wait=on",
+            "-chardev", f"socket,id=uart0,host=127.0.0.1,port={self.serial_port},server=on,wait=on,nodelay=on",
             "-serial", "chardev:uart0",
             "-qmp", f"unix:{self.workdir / 'qmp.sock'},server=on,wait=off",
             *self.board.extra_args,
@@ -89,7 +90,7 @@ class QemuProcess:
                 raise TargetError(f"QEMU exited with {self.proc.returncode} at start: see {self.log}")
             try:
                 return connect()
-            except (OSError, serial.SerialException) as exc:
+            except (OSError, serial.SerialException, ConnectError) as exc:
                 last = exc
                 time.sleep(0.02)
         raise TargetError(f"QEMU did not come up in time ({last}); see {self.log}")

@@ -40,6 +40,7 @@ class Conn:
         self.session = session
         self.counts: dict[str, int] = {}
         self.closed = False
+        self.last_write = b""  # the bytes of the last reply written (all its chunks)
 
     # -- recording ---------------------------------------------------------
     def record(self, direction: str, data: bytes, note: str = "") -> None:
@@ -78,6 +79,7 @@ class Conn:
         if self.closed:
             raise Closed("closed")
         parts = [data[i:i + chunk] for i in range(0, len(data), chunk)] if chunk > 0 else [data]
+        self.last_write = data
         try:
             for i, part in enumerate(parts):
                 if i and gap_ms:

@@ -107,6 +107,9 @@ class SmtpEmulator(Emulator):
         st = _State()
         await conn.respond("greeting", lambda: reply(220, self.greeting))
         while True:
+            if conn.last_write.startswith(b"421"):  # RFC 5321 3.8: the server closes
+                await conn.abort(reset=False)
+                raise Closed("421")
             if st.sasl:
                 line = await conn.readline(lambda l: REDACTED + _eol(l))
                 ran: list[bool] = []

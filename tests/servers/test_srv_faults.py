@@ -225,6 +225,12 @@ def test_smtp_drop_mid_data_and_message_reply() -> None:
         assert srv.wait_sessions(1, 5) and not srv.messages
 
 
+def test_421_reply_closes() -> None:
+    with smtp(FaultRule("greeting", "reply", line="421 4.3.2 Service not available")) as srv:
+        assert Raw(srv.port).read_for(2) == (b"421 4.3.2 Service not available\r\n", "eof")
+        assert srv.wait_sessions(1, 5) and srv.sessions[0].closed_by == "server"
+
+
 def test_auth_reply_fault() -> None:
     with smtp(FaultRule("auth-reply", "reply", line="454 4.7.0 temporary failure")) as srv:
         with smtplib.SMTP("127.0.0.1", srv.port, local_hostname="board.test", timeout=5) as s:

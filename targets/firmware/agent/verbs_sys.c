@@ -6,6 +6,7 @@
 #include "agent_internal.h"
 #include "limits.h"
 #include "lwip/memp.h"
+#include "lwip/priv/tcp_priv.h" /* tcp_tw_pcbs */
 #include "lwip/stats.h"
 #include "lwipopts.h"
 #include "netstack.h"
@@ -64,6 +65,17 @@ static agent_status_t v_hello(const agent_req_t *req)
     return AGENT_DONE;
 }
 
+/* PCBs in TIME-WAIT: lwIP hands them to the next tcp_new() when the pool is
+ * empty, so sys.info counts them as free (else a session that closed first
+ * would look like a leak for 2*MSL). */
+static unsigned tcp_time_wait_count(void)
+{
+    unsigned n = 0;
+    for (const struct tcp_pcb *p = tcp_tw_pcbs; p; p = p->next)
+        n++;
+    return n;
+}
+
 static agent_status_t v_sys_info(const agent_req_t *req)
 {
     (void)req;
@@ -74,7 +86,7 @@ static agent_status_t v_sys_info(const agent_req_t *req)
              (unsigned long)clock_ms(),
              (unsigned long)(lwip_stats.mem.avail - lwip_stats.mem.used),
              (unsigned)(pool->avail - pool->used), (unsigned)pool->avail,
-             (unsigned)(pcb->avail - pcb->used), (unsigned)pcb->avail);
+             (unsigned)(pcb->avail - pcb->used + tcp_time_wait_count()), (unsigned)pcb->avail);
     return AGENT_DONE;
 }
 

@@ -91,5 +91,9 @@ const char *netstack_ip6_str(void)
     static char buf[IP6ADDR_STRLEN_MAX];
     if (!ip6_addr_isvalid(netif_ip6_addr_state(&eth, NET_IP6_STATIC_SLOT)))
         return "";
-    return ip6addr_ntoa_r(netif_ip6_addr(&eth, NET_IP6_STATIC_SLOT), buf, sizeof buf);
+    ip6addr_ntoa_r(netif_ip6_addr(&eth, NET_IP6_STATIC_SLOT), buf, sizeof buf);
+    for (char *p = buf; *p; p++) /* lwIP prints upper-case hex; RFC 5952 says lower */
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char)(*p - 'A' + 'a');
+    return buf;
 }

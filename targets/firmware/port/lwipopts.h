@@ -15,6 +15,7 @@
 #define LWIP_NETIF_API 0
 #define LWIP_TIMERS 1
 #define LWIP_RAND() lwip_port_rand()
+#define LWIP_HOOK_FILENAME "lwip_hooks.h" /* random TCP ISN */
 #define LWIP_PROVIDE_ERRNO 0 /* newlib provides errno.h */
 /* Note: LWIP_DEBUG must stay undefined (lwIP tests it with #ifdef). */
 

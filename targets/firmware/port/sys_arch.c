@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "lwip/arch.h"
+#include "lwip_hooks.h"
 #include "lwip/sys.h"
 #include "platform.h"
 
@@ -23,6 +24,16 @@ uint32_t lwip_port_rand(void)
     state ^= state >> 17;
     state ^= state << 5;
     return state;
+}
+
+u32_t lwip_port_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
+                        const ip_addr_t *remote_ip, u16_t remote_port)
+{
+    (void)local_ip;
+    (void)local_port;
+    (void)remote_ip;
+    (void)remote_port;
+    return lwip_port_rand();
 }
 
 void lwip_port_assert(const char *msg, const char *file, int line)

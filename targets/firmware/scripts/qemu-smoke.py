@@ -114,7 +114,7 @@ def main() -> int:
     port = lsn.getsockname()[1]
     nic = "user,id=n0,model=lan9118"
     cmd = ["qemu-system-arm", "-M", a.board, "-nographic", "-monitor", "none",
-           "-kernel", elf, "-nic", nic, "-serial", f"tcp:127.0.0.1:{port}"]
+           "-kernel", elf, "-nic", nic, "-serial", f"tcp:127.0.0.1:{port},nodelay=on"]
     if a.pcap:
         cmd[cmd.index("-serial"):cmd.index("-serial")] = [
             "-object", f"filter-dump,id=f0,netdev=n0,file={a.pcap}"]

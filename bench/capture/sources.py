@@ -134,10 +134,10 @@ class LiveCapture:
             pass  # without CAP_NET_ADMIN the kernel caps SO_RCVBUF at rmem_max
         sock.LL = conf.raw_layer  # keep raw bytes: no dissection while sniffing
         self._sock = sock
+        self._read_stats()  # reading PACKET_STATISTICS resets it: forget drops from before the bind
         self.frames = []
         self._dropped = 0
         self._written = None
-        self._read_stats()  # reading PACKET_STATISTICS resets it
         ready = threading.Event()
         self._sniffer = AsyncSniffer(opened_socket=sock, store=False, prn=self._keep,
                                      started_callback=ready.set)

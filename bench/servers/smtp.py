@@ -57,7 +57,8 @@ class SmtpEmulator(Emulator):
 
     users: name -> password; a wrong pair gets 535.
     auth_mechanisms: advertised in EHLO (``[]``: no AUTH line; add ``"CRAM-MD5"``
-    to check a client ignores it). ehlo_reply: e.g. 500 or 502 to refuse EHLO.
+    to check a client ignores it). advertise_auth=False: EHLO lists no AUTH, yet
+    AUTH with those mechanisms is still accepted. ehlo_reply: e.g. 500 or 502.
     require_auth: MAIL needs AUTH first (default: when users and mechanisms exist).
     extensions: other EHLO keywords (PIPELINING is not advertised by default).
     """
@@ -69,11 +70,12 @@ class SmtpEmulator(Emulator):
                  auth_mechanisms: Sequence[str] = ("PLAIN", "LOGIN"), ehlo_reply: int | None = None,
                  helo_reply: int | None = None, require_auth: bool | None = None,
                  extensions: Sequence[str] = ("8BITMIME",), max_message_size: int = 64 << 20,
-                 greeting: str | None = None, **kw: object) -> None:
+                 greeting: str | None = None, advertise_auth: bool = True, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.users = dict(users or {})
         self.hostname = hostname
         self.auth_mechanisms = [m.upper() for m in auth_mechanisms]
+        self.advertise_auth = advertise_auth
         self.ehlo_reply = ehlo_reply
         self.helo_reply = helo_reply
         self.require_auth = (bool(self.users) and bool(self.auth_mechanisms)
@@ -152,7 +154,7 @@ class SmtpEmulator(Emulator):
         self._reset(st)
         st.helo = "EHLO"
         lines = [self.hostname] + self.extensions
-        if self.auth_mechanisms:
+        if self.auth_mechanisms and self.advertise_auth:
             lines.append("AUTH " + " ".join(self.auth_mechanisms))
         return reply(250, *lines, "HELP")
 

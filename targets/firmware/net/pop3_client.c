@@ -66,7 +66,6 @@ static int feed(pop3_client_t *c, const uint8_t *d, size_t n)
 {
     while (n && c->pcb) {
         size_t used = 0;
-        int retr = c->sess.st == POP3_S_RETR_DATA;
         pop3_ev_t ev = pop3_session_feed(&c->sess, d, n, &used);
         d += used;
         n -= used;
@@ -78,7 +77,7 @@ static int feed(pop3_client_t *c, const uint8_t *d, size_t n)
             deliver(c, 0);
             break;
         case POP3_EV_DONE:
-            if (retr && !c->sess.res.code) deliver(c, 1);
+            if (c->sess.res.retr_done) deliver(c, 1);
             if (step_done(c)) return 1;
             break;
         case POP3_EV_NONE:

@@ -193,6 +193,7 @@ pop3_ev_t pop3_session_feed(pop3_session_t *s, const uint8_t *in, size_t n, size
             s->piece_len += w;
             if (s->un.done) {
                 *used = i;
+                s->res.retr_done = 1;
                 return finish(s, POP3_S_IDLE, NULL, NULL, NULL, 0);
             }
             if (sizeof s->piece - s->piece_len < 2) {

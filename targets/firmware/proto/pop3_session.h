@@ -43,6 +43,7 @@ typedef struct {
     uint32_t a, b;     /* STAT: count, octets; LIST: n, octets */
     uint8_t apop;      /* login used APOP */
     uint8_t fatal;     /* the session cannot continue: close the connection */
+    uint8_t retr_done; /* RETR complete: the piece left is the final one */
 } pop3_result_t;
 
 typedef struct {

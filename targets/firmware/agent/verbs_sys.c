@@ -96,10 +96,26 @@ static agent_status_t v_sys_reset(const agent_req_t *req)
     platform_reset(); /* no reply: the next `* boot` line is the answer */
 }
 
+#ifdef PLATFORM_TEST_VERBS
+/* sys.fault kind=hardfault|assert: only in images built with TEST_VERBS=1, to
+ * prove the fault reporting (`* fault ...`, then a reset and a new banner). */
+static agent_status_t v_sys_fault(const agent_req_t *req)
+{
+    const char *kind = agent_arg_str(req, "kind", "hardfault");
+    if (strcmp(kind, "assert") == 0)
+        LWIP_ASSERT("sys.fault test assert", 0);
+    __asm volatile("udf #0"); /* UsageFault, escalated to HardFault */
+    return AGENT_DONE;
+}
+#endif
+
 static const agent_verb_t sys_verbs[] = {
     {"hello", v_hello},
     {"sys.info", v_sys_info},
     {"sys.reset", v_sys_reset},
+#ifdef PLATFORM_TEST_VERBS
+    {"sys.fault", v_sys_fault},
+#endif
 };
 
 void verbs_sys_register(void)

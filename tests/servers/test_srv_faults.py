@@ -21,7 +21,7 @@ EHLO = b"250-bench.test\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n"
 
 def pop3(*rules: FaultRule, **kw: object) -> Pop3Emulator:
     return Pop3Emulator(maildrops={"device": Maildrop(password=PASSWORD, messages=[M1, M2])},
-                        faults=list(rules), **kw)  # type: ignore[arg-type]
+                        faults=list(rules), **{"quit_wait": 0.2, **kw})  # type: ignore[arg-type]
 
 
 def smtp(*rules: FaultRule, **kw: object) -> SmtpEmulator:

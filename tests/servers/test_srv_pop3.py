@@ -22,7 +22,7 @@ def drops() -> dict[str, Maildrop]:
 
 @pytest.fixture
 def pop3():
-    with Pop3Emulator(maildrops=drops()) as srv:
+    with Pop3Emulator(maildrops=drops(), quit_wait=0.2) as srv:
         yield srv
 
 

@@ -194,6 +194,22 @@ def main() -> int:
             r = con.request("c3", f"tcp.bulk host=10.0.2.2 port={dead} octets=10", 10)
             check(r.startswith(b"c3 err code=connect"), f"refused -> {r.decode()}")
 
+        r = con.request("n1", "net.config ip=10.0.2.16 mask=255.255.255.0 gw=10.0.2.2 ip6=fec0::16")
+        check(r == b"n1 ok", f"net.config -> {r.decode()}")
+        r = con.request("n2", "net.info")
+        check(b"ip=10.0.2.16 " in r and b"ip6=fec0::16 " in r, f"net.info -> {r.decode()}")
+        if a.bulk:
+            sink = Sink(socket.AF_INET6, "::1")
+            sink.start()
+            r = con.request("n3", f"tcp.bulk host=fec0::2 port={sink.port} octets=100000", 20)
+            sink.done.wait(10)
+            check(r.startswith(b"n3 ok") and bytes(sink.data) == fill_pattern(100000),
+                  f"tcp.bulk from fec0::16 -> {r.decode()}")
+        r = con.request("n4", "net.config ip=10.0.2.15 mask=255.255.255.0 gw=10.0.2.2 ip6=fec0::15")
+        check(r == b"n4 ok", "net.config back to the defaults")
+        r = con.request("n5", "net.config ip=10.0.2.300 mask=255.255.255.0 gw=10.0.2.2")
+        check(r.startswith(b"n5 err code=bad-arg"), f"bad address -> {r.decode()}")
+
         r = con.request("i2", "sys.info")
         print(f"  after: {r.decode()}")
         t = time.monotonic()

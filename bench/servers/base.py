@@ -191,7 +191,7 @@ class Emulator:
 
     def __init__(self, *, bind: str | Sequence[str] | None = None, port: int = 0,
                  faults: PlanLike = None, on_session_end: Callable[[Session], None] | None = None,
-                 quit_wait: float = 1.0) -> None:
+                 quit_wait: float = 2.0) -> None:
         self.bind: tuple[str, ...] = (bind,) if isinstance(bind, str) else tuple(bind or DEFAULT_BIND)
         self.requested_port = port
         self.plan = as_plan(faults, self.protocol)

@@ -302,3 +302,34 @@ def test_plan_json_round_trip_and_validation(tmp_path) -> None:  # type: ignore[
         FaultRule.from_dict({"match": "RETR", "action": "reset", "colour": "red"})
     with pytest.raises(ValueError):
         FaultRule("RETR", "split")
+
+
+def test_connect_delay_and_stall() -> None:
+    with smtp(FaultRule("connect", "delay", ms=200)) as srv:
+        t0 = time.monotonic()
+        assert Raw(srv.port).line() == b"220 bench.test ESMTP mailbench\r\n"
+        assert time.monotonic() - t0 >= 0.19
+    with pop3(FaultRule("connect", "stall")) as srv:
+        c = Raw(srv.port)
+        assert c.read_for(0.3) == (b"", "timeout")
+        c.close()
+        assert srv.wait_sessions(1, 5) and srv.sessions[0].closed_by == "client"
+
+
+def test_smtp_same_plan_same_bytes() -> None:
+    plan = [FaultRule("greeting", "split", size=4), FaultRule("EHLO", "no_crlf", nth=1),
+            FaultRule("EHLO", "overlong", nth=2, size=100), FaultRule("NOOP", "reset", size=3)]
+
+    def once() -> bytes:
+        with smtp(*plan) as srv:
+            c = Raw(srv.port)
+            c.line()
+            c.send(b"EHLO a\r\n")
+            c.recv_until(b"250 HELP")
+            c.send(b"EHLO a\r\nNOOP\r\n")
+            c.read_for(2)
+            assert srv.wait_sessions(1, 5)
+            return b"".join(ln.data for ln in srv.sessions[0].lines if ln.direction == "s>c")
+
+    first = once()
+    assert first == once() and first.endswith(b"250 HELP\r\n250")

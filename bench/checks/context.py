@@ -46,3 +46,17 @@ class CheckContext:
     def packet_evidence(self, packets: tuple[int, ...], excerpt: str) -> Evidence:
         shown = ", ".join(str(p) for p in packets[:8])
         return Evidence("pcap", f"packet {shown}", excerpt, self.run.pcap, packets)
+
+
+def server_reply(session: Session, line: TranscriptLine) -> TranscriptLine | None:
+    """The server's whole reply to ``line``: every write until the client's next line."""
+    i = session.lines.index(line)
+    data = b""
+    first: TranscriptLine | None = None
+    for ln in session.lines[i + 1 :]:
+        if ln.direction == "c>s":
+            break
+        if ln.direction == "s>c":
+            first = first or ln
+            data += ln.data
+    return None if first is None else TranscriptLine(first.t, first.session, "s>c", data, first.note)

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from bench.checks.context import CheckContext
+from bench.checks.context import CheckContext, server_reply
 from bench.checks.device import expectation_failures, op_evidence
 from bench.checks.verdict import Evidence, Measurement, Verdict, inconclusive, judge
 from bench.servers.transcript import Session, TranscriptLine
@@ -47,13 +47,8 @@ def _verb(line: TranscriptLine) -> str:
     return line.data.split(b" ", 1)[0].strip().upper().decode("latin-1")
 
 
-def _server_after(session: Session, line: TranscriptLine) -> TranscriptLine | None:
-    later = [ln for ln in session.lines if ln.direction == "s>c" and ln.t >= line.t]
-    return later[0] if later else None
-
-
-def _each(criterion: str, ctx: CheckContext, one, ok: str, bad: str) -> list[Verdict]:  # type: ignore[no-untyped-def]
-    runs = pop3_runs(ctx)
+def _each(criterion: str, ctx: CheckContext, one, ok: str, bad: str, only_refused: bool = False) -> list[Verdict]:  # type: ignore[no-untyped-def]
+    runs = [r for r in pop3_runs(ctx) if not only_refused or r.open.step.expect == "err"]
     if not runs:
         return [inconclusive(criterion, "the POP3 server saw no session")]
     out = []
@@ -86,7 +81,7 @@ def pop_auth_1(ctx: CheckContext) -> list[Verdict]:
         expect_pass = False
         for ln in _client(run.session):
             verb = _verb(ln)
-            reply = _server_after(run.session, ln)
+            reply = server_reply(run.session, ln)
             good = reply is not None and reply.data.startswith(b"+OK")
             if authed:
                 break
@@ -192,13 +187,13 @@ def pop_auth_5(ctx: CheckContext) -> list[Verdict]:
         failures += [ctx.line_evidence("pop3", run.session, ln, "transaction command after rejected login") for ln in _client(run.session) if _verb(ln) in _TRANSACTION]
         return failures, [op_evidence(ctx, op)], []
 
-    return _each("POP-AUTH-5", ctx, one, "rejection reported as an auth error; no transaction commands", "rejected login mishandled")
+    return _each("POP-AUTH-5", ctx, one, "rejection reported as an auth error; no transaction commands", "rejected login mishandled", only_refused=True)
 
 
 def _reply_to(run: Pop3Run, verb: str, arg: str = "") -> TranscriptLine | None:
     for ln in _client(run.session):
         if _verb(ln) == verb and (not arg or ln.data.rstrip(b"\r\n").split(b" ")[1:2] == [arg.encode()]):
-            return _server_after(run.session, ln)
+            return server_reply(run.session, ln)
     return None
 
 

@@ -2,7 +2,7 @@
 reassembled client stream (REQUIREMENTS.md, "SMTP client")."""
 from __future__ import annotations
 
-from bench.checks.context import CheckContext
+from bench.checks.context import CheckContext, server_reply
 from bench.checks.verdict import Evidence, Measurement, Verdict, inconclusive, judge
 from bench.servers.transcript import Session, TranscriptLine
 from bench.workload.message import dot_stuff, expected_message
@@ -166,8 +166,8 @@ def _lines_with(session: Session, verb: str) -> list[TranscriptLine]:
     return [ln for ln in _client_lines(session) if _verb(ln) == verb]
 
 
-def _per_session(criterion: str, ctx: CheckContext, judge_one, ok: str, bad: str) -> list[Verdict]:  # type: ignore[no-untyped-def]
-    pairs = _pairs(ctx)
+def _per_session(criterion: str, ctx: CheckContext, judge_one, ok: str, bad: str, only_failing: bool = False) -> list[Verdict]:  # type: ignore[no-untyped-def]
+    pairs = [(s, sr) for s, sr in _pairs(ctx) if not only_failing or sr.step.expect == "err"]
     if not pairs:
         return [inconclusive(criterion, "the SMTP server saw no session")]
     out = []
@@ -253,7 +253,7 @@ def smtp_auth_3(ctx: CheckContext) -> list[Verdict]:
             failures.append(Evidence("transcript", f"session {session.id}", "connection left open"))
         return failures, [op_evidence(ctx, op)]
 
-    return _per_session("SMTP-AUTH-3", ctx, one, "AUTH refusal reported; no MAIL; connection closed", "AUTH refusal mishandled")
+    return _per_session("SMTP-AUTH-3", ctx, one, "AUTH refusal reported; no MAIL; connection closed", "AUTH refusal mishandled", only_failing=True)
 
 
 def smtp_auth_4(ctx: CheckContext) -> list[Verdict]:
@@ -262,12 +262,16 @@ def smtp_auth_4(ctx: CheckContext) -> list[Verdict]:
 
     def one(session: Session, sr):  # type: ignore[no-untyped-def]
         configured = sr.step.auth or ctx.run.workload.smtp_client.auth
+        ehlo = next((ln for ln in _client_lines(session) if _verb(ln) == "EHLO"), None)
+        reply = server_reply(session, ehlo) if ehlo is not None else None
+        advertised = reply is not None and b"AUTH" in reply.data.upper()
         auth = _lines_with(session, "AUTH")
         failures = [ctx.line_evidence("smtp", session, ln, "CRAM-MD5 attempted") for ln in auth if b"CRAM-MD5" in ln.data.upper()]
         if configured == "none" and auth:
             failures.append(ctx.line_evidence("smtp", session, auth[0], "AUTH sent by a client configured for none"))
-        if configured in ("plain", "login") and (not auth or not auth[0].data.upper().startswith(b"AUTH PLAIN")):
-            failures.append(Evidence("transcript", f"session {session.id}", f"client configured {configured}: expected AUTH PLAIN, sent {[ln.data for ln in auth]}"))
+        want = "PLAIN" if not advertised else configured.upper()
+        if configured in ("plain", "login") and (not auth or not auth[0].data.upper().startswith(f"AUTH {want}".encode())):
+            failures.append(Evidence("transcript", f"session {session.id}", f"client configured {configured}, AUTH advertised: {advertised}; expected AUTH {want}, sent {[ln.data for ln in auth]}"))
         if not _lines_with(session, "MAIL"):
             failures.append(Evidence("transcript", f"session {session.id}", "no MAIL"))
         return failures, [ctx.line_evidence("smtp", session, ln) for ln in _client_lines(session)[:3]]

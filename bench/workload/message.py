@@ -13,13 +13,18 @@ def body_bytes(mail: Mail) -> bytes:
 
 
 def expected_message(mail: Mail, client: SmtpClientSettings) -> bytes:
-    """The message as the server must store it: headers, blank line, body byte for byte."""
+    """The message as the server must store it: headers, blank line, body byte for
+    byte, plus the CRLF the client must add when the body does not end in one
+    (the terminator's first CRLF ends the last line)."""
     head = (
         b"From: " + client.mail_from.encode() + b"\r\n"
         b"To: " + mail.to.encode() + b"\r\n"
         b"Subject: " + mail.subject.encode() + b"\r\n" + _PRIORITY_HEADER[mail.priority] + b"\r\n"
     )
-    return head + body_bytes(mail)
+    body = body_bytes(mail)
+    if body and not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return head + body
 
 
 def dot_stuff(message: bytes) -> bytes:

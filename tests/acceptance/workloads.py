@@ -33,6 +33,12 @@ def dotted_body(size: int = 6 * 1024) -> bytes:
     return b".first line starts with a dot\r\n" + text[: text.rfind(b"\r\n") + 2] + b".\r\n..two dots\r\n"
 
 
+def whole_lines(size: int) -> bytes:
+    """The fill pattern cut back to its last complete line."""
+    text = fill_pattern(size)
+    return text[: text.rfind(b"\r\n") + 2]
+
+
 def mail(subject: str = "Bench mail", body: bytes | None = None, priority: str = "normal") -> Mail:
     return Mail(to=INBOX, subject=subject, body=dotted_body() if body is None else body, priority=priority)  # type: ignore[arg-type]
 
@@ -44,7 +50,7 @@ def maildrop() -> dict[str, tuple[str, tuple[bytes, ...]]]:
             (
                 b"From: a@bench.test\r\nSubject: short\r\n\r\nHello.\r\n",
                 b"From: b@bench.test\r\nSubject: dotted\r\n\r\n.leading dot\r\n..two\r\n.\r\nend\r\n",
-                b"From: c@bench.test\r\nSubject: long\r\n\r\n" + fill_pattern(12 * 1024),
+                b"From: c@bench.test\r\nSubject: long\r\n\r\n" + whole_lines(12 * 1024),
             ),
         )
     }
@@ -137,7 +143,7 @@ def no_auth_advertised(configured: str) -> Workload:
         description=f"EHLO lists no AUTH; client configured {configured}",
         steps=(SendMail(mail("no auth", b"x\r\n"), auth=configured),),  # type: ignore[arg-type]
         criteria=("SMTP-AUTH-4", "SMTP-MAIL-1"),
-        smtp_server=SmtpServerSpec(options={"auth_mechanisms": (), "require_auth": False}),
+        smtp_server=SmtpServerSpec(options={"advertise_auth": False, "require_auth": False}),
     )
 
 

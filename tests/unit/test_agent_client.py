@@ -24,9 +24,11 @@ def scripted() -> Iterator[Callable[[Script], AgentClient]]:
     def start(script: Script) -> AgentClient:
         lst = socket.create_server(("127.0.0.1", 0))
         listeners.append(lst)
+        opened = threading.Event()  # pyserial's open() discards input already received
 
         def serve() -> None:
             conn, _ = lst.accept()
+            opened.wait(2)
             with conn:
                 script(conn)
 
@@ -35,6 +37,7 @@ def scripted() -> Iterator[Callable[[Script], AgentClient]]:
         threads.append(t)
         port = serial.serial_for_url(f"socket://127.0.0.1:{lst.getsockname()[1]}", timeout=0.1)
         ports.append(port)
+        opened.set()
         return AgentClient(port, UartLog())
 
     yield start

@@ -4,6 +4,7 @@ void dotstuff_init(dotstuff_t *d)
 {
     d->bol = 1;
     d->cr = 0;
+    d->crlf = 1;
 }
 
 size_t dotstuff_encode(dotstuff_t *d, const uint8_t *in, size_t n, size_t *used,
@@ -20,7 +21,8 @@ size_t dotstuff_encode(dotstuff_t *d, const uint8_t *in, size_t n, size_t *used,
         }
         out[o++] = c;
         i++;
-        d->bol = (uint8_t)(d->cr && c == '\n');
+        d->crlf = (uint8_t)(d->cr && c == '\n');
+        d->bol = (uint8_t)(c == '\n');
         d->cr = (uint8_t)(c == '\r');
     }
     *used = i;
@@ -30,7 +32,7 @@ size_t dotstuff_encode(dotstuff_t *d, const uint8_t *in, size_t n, size_t *used,
 size_t dotstuff_end(const dotstuff_t *d, uint8_t *out)
 {
     size_t o = 0;
-    if (!d->bol) {
+    if (!d->crlf) {
         out[o++] = '\r';
         out[o++] = '\n';
     }

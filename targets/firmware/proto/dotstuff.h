@@ -1,7 +1,11 @@
 /* Dot-stuffing for SMTP DATA (RFC 5321 4.5.2) and dot-unstuffing of POP3
  * multi-line replies (RFC 1939 3), both streaming: input may be cut anywhere.
- * A line starts after CRLF (and at the start of the text); bare LF and bare CR
- * are data. */
+ *
+ * Stuffing doubles a '.' at the start of the text and after every LF, bare LF
+ * included: many servers (Postfix, Python's, the bench's emulator) end a DATA
+ * line at LF, so a body holding "\n.\r\n" would otherwise end the mail early
+ * and "\n.x" would lose its dot. Unstuffing (POP3) counts lines by CRLF only,
+ * as the server stuffed them. */
 #ifndef DOTSTUFF_H
 #define DOTSTUFF_H
 #include <stddef.h>
@@ -10,6 +14,7 @@
 typedef struct {
     uint8_t bol; /* at the start of a line */
     uint8_t cr;  /* last byte was CR */
+    uint8_t crlf; /* the text so far ends in CRLF (or is empty) */
 } dotstuff_t;
 
 void dotstuff_init(dotstuff_t *d);

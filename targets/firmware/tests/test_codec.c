@@ -201,7 +201,9 @@ static void test_dotstuff(void)
         {"", ".\r\n"},
         {".\r\n", "..\r\n.\r\n"},
         {"x\r\n.y\r\n..z\r\n", "x\r\n..y\r\n...z\r\n.\r\n"},
-        {"x\n.y\r\n", "x\n.y\r\n.\r\n"},        /* bare LF: not a line start */
+        {"x\n.y\r\n", "x\n..y\r\n.\r\n"},       /* bare LF: a line start too */
+        {"x\n.\r\n", "x\n..\r\n.\r\n"},          /* ... or the mail would end here */
+        {"x\n", "x\n\r\n.\r\n"},                 /* no CRLF at the end: one is added */
         {"x\r.y\r\n", "x\r.y\r\n.\r\n"},        /* bare CR either */
         {"a\r\n.", "a\r\n..\r\n.\r\n"},
     };

@@ -145,7 +145,7 @@ static void test_happy(void)
     CHECK(smtp_session_init(&S, &c, "t@x", "S", 1, SMTP_PRIO_HIGH, (const uint8_t *)body, strlen(body)) == 0);
     SAY("220 x\r\n250 x\r\n250 ok\r\n250 ok\r\n354 go\r\n");
     const char *w = "From: joe@example.com\r\nTo: t@x\r\nSubject: S\r\nX-Priority: 1 (high)\r\n\r\n"
-                    "..a\r\nb\n.c\r\n...\r\n.\r\n";
+                    "..a\r\nb\n..c\r\n...\r\n.\r\n";
     CHECK_MEM(D.wire, D.wire_len, w, strlen(w));
     CHECK(D.max_chunk <= 5);
     CHECK(smtp_session_init(&S, &c, "t@x", "S", 1, SMTP_PRIO_LOW, (const uint8_t *)"", 0) == 0);

@@ -184,3 +184,15 @@ def test_raw_session_rset_noop_multiline_and_errors(smtp: SmtpEmulator) -> None:
     c.close()
     assert smtp.wait_sessions(1, 5)
     assert smtp.sessions[0].auth_ok is True and not smtp.messages
+
+
+def test_auth_accepted_when_not_advertised() -> None:
+    with SmtpEmulator(users=USERS, advertise_auth=False) as srv:
+        c = Raw(srv.port)
+        c.line()
+        c.send(b"EHLO board.test\r\n")
+        assert c.recv_until(b"250 HELP\r\n") == b"250-bench.test\r\n250-8BITMIME\r\n250 HELP\r\n"
+        assert c.cmd(b"AUTH PLAIN AGRldmljZQBzM2NyZXQtcHc=") == b"235 2.7.0 Authentication successful\r\n"
+        assert c.cmd(b"QUIT").startswith(b"221")
+        c.close()
+        assert srv.wait_sessions(1, 5) and srv.sessions[0].auth_ok is True

@@ -1,0 +1,371 @@
+"""The run's single self-contained HTML report: inline CSS and SVG, a few lines of JS.
+
+``write_html_report(run_dir)`` reads the run (``bench.report.model``) and
+renders it here; every piece of recorded text goes through ``html.escape``.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from html import escape
+from pathlib import Path
+
+from bench.checks.verdict import Measurement, Outcome
+from bench.report.model import CriterionRow, Link, ReportModel, TestView, VerdictView, build_report
+from bench.report.plot import render_payload_svg
+from bench.report.timeline import Timeline
+
+_CSS = """
+:root{--pass:#1a7f37;--pass-bg:#dafbe1;--fail:#cf222e;--fail-bg:#ffebe9;--inc:#9a6700;--inc-bg:#fff8c5;
+--none:#6e7781;--none-bg:#eaeef2;--line:#d0d7de;--muted:#57606a;--code:#f6f8fa}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1f2328;margin:0;
+background:#fff}
+main{max-width:1320px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:22px;margin:8px 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);
+padding-bottom:4px}h3{font-size:15px;margin:16px 0 6px}
+a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
+code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px}
+pre{background:var(--code);border:1px solid var(--line);border-radius:4px;padding:6px 8px;margin:4px 0;
+white-space:pre-wrap;word-break:break-all}
+.muted{color:var(--muted)}
+.badge{display:inline-block;min-width:96px;white-space:nowrap;text-align:center;padding:1px 8px;border-radius:10px;font-weight:600;
+font-size:12px;text-transform:uppercase;letter-spacing:.03em;border:1px solid transparent}
+.b-pass,.b-passed{color:var(--pass);background:var(--pass-bg);border-color:#aceebb}
+.b-fail,.b-failed,.b-error{color:var(--fail);background:var(--fail-bg);border-color:#ffcecb}
+.b-inconclusive,.b-skipped{color:var(--inc);background:var(--inc-bg);border-color:#f5e0a0}
+.b-none,.b-not-run{color:var(--none);background:var(--none-bg)}
+.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:6px 24px;margin:10px 0}
+.meta div{border-bottom:1px dotted var(--line);padding:2px 0}.meta b{display:inline-block;min-width:110px;
+color:var(--muted);font-weight:500}
+.totals{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
+.tot{border:1px solid var(--line);border-radius:6px;padding:6px 12px;min-width:150px}
+.tot .n{font-size:20px;font-weight:700}.tot.fail{border-color:var(--fail);background:var(--fail-bg)}
+.tot.pass{border-color:#aceebb;background:var(--pass-bg)}.tot.inc{border-color:#f5e0a0;background:var(--inc-bg)}
+table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;
+vertical-align:top}th{background:var(--code);font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.section-head{background:var(--code);font-weight:600;padding:6px 10px;border:1px solid var(--line);
+border-bottom:0;margin-top:10px}
+details.crit{border:1px solid var(--line);border-top:0}
+details.crit>summary,.crit-head{display:grid;grid-template-columns:16px 124px 112px 1fr 190px;gap:10px;
+align-items:start;padding:5px 10px;cursor:pointer;list-style:none}
+.crit-head{cursor:default;font-weight:600;color:var(--muted);border:1px solid var(--line);background:#fff;
+font-size:12px}
+details.crit>summary::-webkit-details-marker,details.test>summary::-webkit-details-marker{display:none}
+.tw::before{content:"\\25B8";color:var(--muted)}details[open]>summary .tw::before{content:"\\25BE"}
+details.crit.fail>summary{background:var(--fail-bg)}details.crit.inconclusive>summary{background:var(--inc-bg)}
+details.crit.none>summary{color:var(--muted);cursor:default}details.crit.none .tw::before{content:""}
+.b-none{font-size:11px}
+.cid{font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-weight:600}
+.crit-body{padding:6px 12px 10px 44px;border-top:1px dashed var(--line)}
+.verdict{border:1px solid var(--line);border-left:5px solid var(--none);border-radius:4px;padding:6px 10px;
+margin:8px 0;background:#fff}
+.verdict.pass{border-left-color:var(--pass)}.verdict.fail{border-left-color:var(--fail)}
+.verdict.inconclusive{border-left-color:var(--inc)}
+.vhead{display:flex;flex-wrap:wrap;gap:8px;align-items:baseline}.subject{color:var(--muted)}
+.summary{margin:4px 0;font-weight:500}
+.ok{color:var(--pass);font-weight:700}.bad{color:var(--fail);font-weight:700}
+.ev{margin:6px 0 2px}.src{display:inline-block;font-size:11px;font-weight:700;text-transform:uppercase;
+padding:0 6px;border-radius:3px;background:var(--none-bg);color:#24292f}
+.loc{font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px}
+details.test{border:1px solid var(--line);border-radius:6px;margin:10px 0}
+details.test>summary{display:grid;grid-template-columns:22px 100px 1fr 90px 260px;gap:10px;padding:8px 10px;
+cursor:pointer;list-style:none;align-items:baseline}
+details.test.failed>summary{background:var(--fail-bg)}
+.test-body{padding:4px 14px 14px}
+.links a,.meta a{margin-right:12px;white-space:nowrap}
+.vt td{font-size:13px}.vt td.mono{white-space:nowrap}
+.plot{max-width:100%;height:auto;border:1px solid var(--line);background:#fff}
+.plot .plot-bg{fill:#fff}.plot .grid{stroke:#eaeef2}.plot .tick{font:11px sans-serif;fill:#57606a}
+.plot .axis{font:12px sans-serif;fill:#24292f}.plot .limit{stroke:var(--fail);stroke-width:2;stroke-dasharray:6 4}
+.plot .over-label{font:11px sans-serif;fill:#82071e;font-weight:700}
+.plot .pt{fill:#0969da;fill-opacity:.85}.plot .pt.over{fill:var(--fail);stroke:#82071e;stroke-width:1}
+.plot .pt.retrans{fill:#fff;stroke:#0969da;stroke-width:1.5}.plot .pt.over.retrans{fill:#fff;stroke:var(--fail)}
+.legend{display:flex;gap:18px;font-size:12.5px;margin:4px 0 10px;flex-wrap:wrap}
+.sw{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px;vertical-align:-1px}
+.tl{width:100%;table-layout:fixed;font-size:12.5px}
+.tl td{border:0;border-bottom:1px solid #eef1f4;padding:1px 6px}
+.tl td.ms{width:92px;text-align:right;font-variant-numeric:tabular-nums;color:var(--muted)}
+.tl td.lab{width:132px;white-space:nowrap;font-weight:600}
+.tl td.txt{font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace;white-space:pre-wrap;
+word-break:break-all}
+.tl tr.uart td.lab{color:#0550ae}.tl tr.uart{background:#f3f8ff}.tl tr.uart td:first-child{border-left:4px solid #0969da}
+.tl tr.transcript td.lab{color:#8250df}.tl tr.transcript{background:#fbf7ff}
+.tl tr.transcript td:first-child{border-left:4px solid #8250df}
+.tl tr.packet td.lab{color:#57606a;font-weight:500}.tl tr.packet td.txt{color:#57606a}
+.tl tr.packet td:first-child{border-left:4px solid #afb8c1}
+.tl tr.failing{background:var(--fail-bg)!important}.tl tr.failing td{color:var(--fail)!important;font-weight:700}
+.tl tr.failing td:first-child{border-left:4px solid var(--fail)}
+.tl tr:target{outline:2px solid #0969da}
+.tl-tools{margin:6px 0;font-size:12.5px}.tl-tools label{margin-right:14px}
+.note{color:var(--inc);font-size:13px}
+.toolbar{float:right;font-size:12.5px}.toolbar button{margin-left:6px}
+"""
+
+_JS = """
+function setAll(sel,open){document.querySelectorAll(sel).forEach(function(d){d.open=open;});}
+function openTarget(){var h=decodeURIComponent(location.hash.slice(1));var t=h&&document.getElementById(h);
+if(!t)return;for(var e=t;e;e=e.parentElement){if(e.tagName==='DETAILS')e.open=true;}t.scrollIntoView();}
+window.addEventListener('hashchange',openTarget);openTarget();
+function tlFilter(box){var t=document.getElementById(box.dataset.table);
+t.querySelectorAll('tr.'+box.value).forEach(function(r){r.style.display=box.checked?'':'none';});}
+"""
+
+_SYMBOL = {"<=": "≤", ">=": "≥", "==": "="}
+
+
+def _badge(outcome: Outcome | str | None, label: str | None = None) -> str:
+    key = outcome.value if isinstance(outcome, Outcome) else (outcome or "none")
+    text = label or ("not exercised" if outcome is None else key)
+    return f'<span class="badge b-{escape(key.replace(" ", "-"))}">{escape(text)}</span>'
+
+
+def _cls(outcome: Outcome | None) -> str:
+    return outcome.value if outcome else "none"
+
+
+def _when(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t)) if t else "—"
+
+
+def _when_ms(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d} UTC"
+
+
+def _md(text: str) -> str:
+    """Escape, then render the catalogue's `code` spans."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
+def _a(link: Link, label: str | None = None) -> str:
+    return f'<a href="{escape(link.href)}">{escape(label or link.label)}</a>'
+
+
+def _fmt(v: object) -> str:
+    return "—" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _measurement_row(m: Measurement) -> str:
+    try:
+        ok = m.passes()
+    except (TypeError, ValueError):
+        ok = None
+    allowed = "recorded only" if m.limit is None else f"{_SYMBOL.get(m.comparator, m.comparator)} {_fmt(m.limit)}"
+    mark = "" if m.limit is None else '<span class="ok">✓</span>' if ok else '<span class="bad">✗</span>'
+    unit = escape(m.unit)
+    return (f"<tr><td>{escape(m.name)}</td><td class=num>{escape(_fmt(m.value))} {unit}</td>"
+            f"<td class=num>{escape(allowed)} {unit if m.limit is not None else ''}</td><td>{mark}</td></tr>")
+
+
+def _packets(view: VerdictView, packets: Iterable[int], shown: set[int]) -> str:
+    out = []
+    for p in packets:
+        if p in shown:
+            out.append(f'<a href="#{escape(view.test.anchor)}-pkt-{p}">#{p}</a>')
+        else:
+            out.append(f"#{p}")
+    return ", ".join(out)
+
+
+def _verdict_card(view: VerdictView, shown: set[int], show_test: bool = True) -> str:
+    v = view.verdict
+    head = [_badge(v.outcome), f'<span class="cid">{escape(v.criterion)}</span>']
+    if show_test:
+        head.append(f'<a href="#{escape(view.test.anchor)}">{escape(view.test.nodeid.split("::")[-1])}</a>')
+    if v.subject:
+        head.append(f'<span class="subject">{escape(v.subject)}</span>')
+    out = [f'<div class="verdict {_cls(v.outcome)}" id="{escape(view.anchor)}">',
+           f'<div class="vhead">{" ".join(head)}</div>', f'<div class="summary">{escape(v.summary)}</div>']
+    if v.measurements:
+        out.append("<table><tr><th>measurement</th><th>measured</th><th>allowed</th><th></th></tr>")
+        out += [_measurement_row(m) for m in v.measurements]
+        out.append("</table>")
+    for e, link in zip(v.evidence, view.evidence_links or [None] * len(v.evidence)):
+        where = [f'<span class="src">{escape(e.source)}</span>', f'<span class="loc">{escape(e.locator)}</span>']
+        if link is not None:
+            where.append("in " + _a(link))
+        elif e.artifact is not None:
+            where.append(f'<span class="muted">in {escape(e.artifact.name)} (file not in the run directory)</span>')
+        if e.packets:
+            where.append(f"frames {_packets(view, e.packets, shown)}")
+        out.append(f'<div class="ev">{" ".join(where)}<pre>{escape(e.excerpt)}</pre></div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def _header(m: ReportModel) -> str:
+    dev = m.device or {}
+    out = [f"<h1>Run {escape(m.run_id)}</h1>",
+           '<div class="meta">',
+           f"<div><b>target</b>{escape(m.target)}</div>",
+           f"<div><b>firmware</b>{escape(str(dev.get('fw', '—')))}</div>",
+           f"<div><b>board</b>{escape(str(dev.get('board', '—')))}</div>",
+           f"<div><b>capabilities</b>{escape(', '.join(dev.get('caps', [])) or '—')}</div>",
+           f"<div><b>started</b>{_when(m.started)}</div>",
+           f"<div><b>finished</b>{_when(m.finished)}"
+           + (f" <span class=muted>({m.finished - m.started:.1f} s)</span>" if m.finished and m.started else "")
+           + "</div>",
+           f"<div><b>run directory</b><span class=mono>{escape(m.run_dir.name)}</span></div>",
+           "<div><b>files</b>" + (" ".join(_a(lk) for lk in m.links) or "—") + "</div>",
+           "</div>"]
+    vt, tt = m.verdict_totals, m.test_totals
+    crit_worst = [c.worst for c in m.criteria]
+    out.append('<div class="totals">')
+    out.append(f'<div class="tot {"fail" if tt.get("failed") else "pass" if m.tests else ""}"><div class="n">'
+               f'{len(m.tests)} tests</div>' + ", ".join(f"{n} {escape(k)}" for k, n in sorted(tt.items())) + "</div>")
+    for o, cls in ((Outcome.FAIL, "fail"), (Outcome.INCONCLUSIVE, "inc"), (Outcome.PASS, "pass")):
+        out.append(f'<div class="tot {cls if vt.get(o) else ""}"><div class="n">{vt.get(o, 0)}</div>'
+                   f'verdicts {o.value}</div>')
+    out.append(f'<div class="tot"><div class="n">{sum(1 for w in crit_worst if w is Outcome.FAIL)} / '
+               f'{sum(1 for w in crit_worst if w is not None)} / {len(m.criteria)}</div>'
+               "criteria failing / exercised / listed</div>")
+    out.append("</div>")
+    limits = dev.get("limits") or {}
+    if limits:
+        out.append("<h3>Declared limits (firmware banner)</h3><table><tr>"
+                   + "".join(f"<th>{escape(str(k))}</th>" for k in limits) + "</tr><tr>"
+                   + "".join(f"<td class=num>{escape(str(v))}</td>" for v in limits.values()) + "</tr></table>")
+    if m.boots:
+        out.append("<h3>Boots</h3><table><tr><th>#</th><th>reason</th><th>power-on</th><th>banner</th>"
+                   "<th>boot time</th></tr>")
+        for i, b in enumerate(m.boots, 1):
+            start, banner = b.get("started") or 0, b.get("banner") or 0
+            took = f"{(banner - start) * 1000:.0f} ms" if start and banner else "—"
+            out.append(f"<tr><td class=num>{i}</td><td>{escape(str(b.get('reason', '')))}</td>"
+                       f"<td>{_when(start)}</td><td>{_when(banner)}</td><td class=num>{took}</td></tr>")
+        out.append("</table>")
+    out += [f'<p class="note">{escape(n)}</p>' for n in m.notes]
+    return "".join(out)
+
+
+def _criteria(m: ReportModel, shown: dict[str, set[int]]) -> str:
+    source = f" from {escape(m.catalogue_source.name)}" if m.catalogue_source else ""
+    out = ['<h2 id="criteria">Verdicts by criterion<span class="toolbar">'
+           '<button onclick="setAll(\'details.crit\',true)">expand all</button>'
+           '<button onclick="setAll(\'details.crit\',false)">collapse all</button></span></h2>',
+           f'<p class="muted">Every criterion of the catalogue{source}; the badge is the worst verdict. '
+           "Click a row for its verdicts, measurements and evidence.</p>",
+           '<div class="crit-head"><span></span><span>worst</span><span>criterion</span><span>requirement</span>'
+           "<span>verdicts</span></div>"]
+    section = None
+    for row in m.criteria:
+        if row.criterion.section != section:
+            section = row.criterion.section
+            out.append(f'<div class="section-head">{escape(section)}</div>')
+        out.append(_criterion_row(row, shown))
+    return "".join(out)
+
+
+def _criterion_row(row: CriterionRow, shown: dict[str, set[int]]) -> str:
+    w = row.worst
+    c = row.counts
+    counts = ", ".join(f"{c[o]} {o.value}" for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.PASS) if c[o])
+    tests = len(row.tests)
+    counts = f"{counts} <span class=muted>({tests} test{'s' if tests != 1 else ''})</span>" if counts else \
+        '<span class="muted">no verdict</span>'
+    cid = escape(row.criterion.id)
+    summary = (f'<summary><span class="tw"></span>{_badge(w)}<span class="cid">{cid}</span>'
+               f"<span>{_md(row.criterion.text)}</span><span>{counts}</span></summary>")
+    if not row.verdicts:
+        return f'<details class="crit none" id="crit-{cid}">{summary}</details>'
+    ordered = sorted(row.verdicts, key=lambda v: ({Outcome.FAIL: 0, Outcome.INCONCLUSIVE: 1}.get(
+        v.verdict.outcome, 2), v.test.anchor, v.number))
+    body = "".join(_verdict_card(v, shown.get(v.test.anchor, set())) for v in ordered)
+    opened = " open" if w is Outcome.FAIL else ""
+    return f'<details class="crit {_cls(w)}" id="crit-{cid}"{opened}>{summary}<div class="crit-body">{body}</div></details>'
+
+
+def _test(t: TestView, shown: set[int]) -> str:
+    counts = ", ".join(f"{n} {o.value}" for o, n in sorted(
+        ((o, sum(1 for v in t.verdicts if v.verdict.outcome is o)) for o in Outcome), key=lambda x: x[0].value) if n)
+    failed = t.outcome in ("failed", "error")
+    out = [f'<details class="test {escape(t.outcome.replace(" ", "-"))}" id="{escape(t.anchor)}"'
+           f'{" open" if failed else ""}>',
+           f'<summary><span class="tw"></span>{_badge(t.outcome)}<span class="mono">{escape(t.nodeid)}</span>'
+           f"<span class=num>{t.duration:.2f} s</span><span>{escape(counts) or 'no verdicts'}</span></summary>",
+           '<div class="test-body">']
+    if t.criteria:
+        out.append("<div>criteria: " + ", ".join(f'<a href="#crit-{escape(c)}" class="cid">{escape(c)}</a>'
+                                                 for c in t.criteria) + "</div>")
+    if t.workloads:
+        out.append(f"<div>workloads: {escape(', '.join(t.workloads))}</div>")
+    out.append('<div class="links">files: ' + (" ".join(_a(lk) for lk in t.links) or
+                                                '<span class="muted">none recorded</span>') + "</div>")
+    if t.error:
+        out.append(f"<h3>Error</h3><pre>{escape(t.error)}</pre>")
+    if t.verdicts:
+        out.append('<h3>Verdicts</h3><table class="vt"><tr><th>outcome</th><th>criterion</th><th>subject</th>'
+                   "<th>summary</th><th>measured vs allowed</th></tr>")
+        for v in t.verdicts:
+            ms = "<br>".join(
+                f"{escape(m.name)}: {escape(_fmt(m.value))}"
+                + (f" {escape(_SYMBOL.get(m.comparator, m.comparator))} {escape(_fmt(m.limit))}" if m.limit is not None
+                   else "") + (f" {escape(m.unit)}" if m.unit else "") for m in v.verdict.measurements)
+            out.append(f"<tr><td>{_badge(v.verdict.outcome)}</td><td class=mono><a href=\"#{escape(v.anchor)}\">"
+                       f"{escape(v.verdict.criterion)}</a></td><td>{escape(v.verdict.subject)}</td>"
+                       f"<td>{escape(v.verdict.summary)}</td><td>{ms}</td></tr>")
+        out.append("</table>")
+    if t.plot is not None:
+        lims = "; ".join(f"{lim.value} octets ({escape(lim.source)})" for lim in t.plot.limits) or "none known"
+        over = len(t.plot.over)
+        out.append(f"<h3>Client segment payload sizes</h3><div class=legend>"
+                   f'<span><span class="sw" style="background:#0969da"></span>within limit</span>'
+                   f'<span><span class="sw" style="background:#cf222e"></span>above limit ({over})</span>'
+                   f'<span><span class="sw" style="border:1.5px solid #0969da"></span>retransmission</span>'
+                   f'<span><span style="color:#cf222e;font-weight:700">- - -</span> limit: {lims}</span></div>')
+        out.append(render_payload_svg(t.plot))
+    if t.timeline is not None:
+        out.append(_timeline(t, t.timeline))
+    out += [f'<p class="note">{escape(n)}</p>' for n in t.notes]
+    out.append("</div></details>")
+    return "".join(out)
+
+
+def _timeline(t: TestView, tl: Timeline) -> str:
+    table_id = f"{t.anchor}-tl"
+    boxes = "".join(
+        f'<label><input type="checkbox" checked value="{src}" data-table="{escape(table_id)}" '
+        f'onchange="tlFilter(this)"> {label}</label>'
+        for src, label in (("uart", "UART"), ("transcript", "server transcript"), ("packet", "packets"),))
+    out = [f"<h3>Timeline <span class=muted>({len(tl.rows)} of {tl.total} events; "
+           f"0 ms = {_when_ms(tl.t0)})</span></h3>",
+           f'<div class="tl-tools">show: {boxes} <span class="muted">UART &gt;&gt; host to device, &lt;&lt; device '
+           "to host; c&gt;s client (the device) to server; ✗ = packet cited by a failed verdict</span></div>",
+           f'<table class="tl" id="{escape(table_id)}"><colgroup><col style="width:92px"><col style="width:132px">'
+           "<col></colgroup>"]
+    for r in tl.rows:
+        cls = r.source + (" failing" if r.failing else "")
+        rid = f' id="{escape(t.anchor)}-pkt-{r.packet}"' if r.packet is not None else ""
+        mark = "✗ " if r.failing else ""
+        out.append(f'<tr class="{cls}"{rid}><td class="ms">{tl.rel_ms(r):.1f}</td>'
+                   f'<td class="lab">{mark}{escape(r.label)}</td><td class="txt">{escape(r.text)}</td></tr>')
+    out.append("</table>")
+    if tl.omitted:
+        out.append(f'<p class="note">{tl.omitted} later events not shown; the full data is in the linked files.</p>')
+    return "".join(out)
+
+
+def render_html(m: ReportModel) -> str:
+    shown = {t.anchor: {r.packet for r in t.timeline.rows if r.packet is not None} if t.timeline else set()
+             for t in m.tests}
+    tests = "".join(_test(t, shown[t.anchor]) for t in m.tests) or '<p class="muted">No tests recorded.</p>'
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>Bench report {escape(m.run_id)}</title>"
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f"<style>{_CSS}</style></head><body><main>"
+            + _header(m) + _criteria(m, shown)
+            + '<h2 id="tests">Tests<span class="toolbar">'
+              '<button onclick="setAll(\'details.test\',true)">expand all</button>'
+              '<button onclick="setAll(\'details.test\',false)">collapse all</button></span></h2>'
+            + tests + f"</main><script>{_JS}</script></body></html>\n")
+
+
+def write_html_report(run_dir: Path) -> Path:
+    """Render ``run_dir/verdicts.json`` and its artifacts to ``run_dir/report.html``; returns its path."""
+    run_dir = Path(run_dir)
+    model = build_report(run_dir)
+    path = run_dir / "report.html"
+    path.write_text(render_html(model), encoding="utf-8")
+    return path

@@ -1,0 +1,325 @@
+"""What the HTML report shows, as data: built from ``verdicts.json`` and the artifacts.
+
+``build_report(run_dir)`` does all the reading; ``bench.report.html`` only
+renders the ``ReportModel`` it returns.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from bench.capture.tcpflow import Connection
+from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict
+from bench.report.artifacts import Capture, read_capture, read_transcript, read_uart_log
+from bench.report.criteria import Criterion, load_criteria
+from bench.report.plot import Limit, PayloadPlot, build_payload_plot
+from bench.report.store import TestRecord  # its dirname rule names the test directory
+from bench.report.timeline import Timeline, build_timeline
+
+TIMELINE_ROWS = 2000  # per test
+TIMELINE_BUDGET = 20000  # per report; tests past it get SMALL_TIMELINE rows
+SMALL_TIMELINE = 200
+_SEVERITY = {Outcome.FAIL: 0, Outcome.INCONCLUSIVE: 1, Outcome.PASS: 2}
+PAYLOAD_CRITERIA = {"POP-WIRE-2": "pop3", "SMTP-MAIL-3": "smtp"}
+
+
+def verdict_from_dict(d: dict[str, Any]) -> Verdict:
+    """The inverse of ``store.verdict_to_dict``."""
+    return Verdict(
+        criterion=d["criterion"],
+        outcome=Outcome(d["outcome"]),
+        summary=d.get("summary", ""),
+        subject=d.get("subject", ""),
+        measurements=tuple(Measurement(m["name"], m.get("value"), m.get("limit"), m.get("comparator", "<="),
+                                       m.get("unit", "")) for m in d.get("measurements", [])),
+        evidence=tuple(Evidence(e.get("source", ""), e.get("locator", ""), e.get("excerpt", ""),
+                                Path(e["artifact"]) if e.get("artifact") else None,
+                                tuple(e.get("packets", ()))) for e in d.get("evidence", [])),
+    )
+
+
+def worst(outcomes: list[Outcome]) -> Outcome | None:
+    return min(outcomes, key=_SEVERITY.__getitem__) if outcomes else None
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    href: str  # relative to the run directory, URL-quoted
+    path: Path
+
+
+class Linker:
+    """Turns recorded artifact paths into links relative to the run directory.
+
+    Recorded paths are absolute at run time; when the run directory was moved
+    they are re-rooted under the directory actually being reported.
+    """
+
+    def __init__(self, run_dir: Path, recorded_dir: str | None) -> None:
+        self.run_dir = run_dir.resolve()
+        self.recorded = Path(recorded_dir) if recorded_dir else None
+
+    def locate(self, path: str | Path | None) -> Path | None:
+        if not path:
+            return None
+        p = Path(path)
+        candidates = [p] if p.is_absolute() else [self.run_dir / p]
+        if self.recorded is not None and p.is_absolute():
+            try:
+                candidates.append(self.run_dir / p.relative_to(self.recorded))
+            except ValueError:
+                pass
+        return next((c for c in candidates if c.is_file()), None)
+
+    def link(self, path: str | Path | None, label: str | None = None) -> Link | None:
+        found = self.locate(path)
+        if found is None:
+            return None
+        rel = Path(os.path.relpath(found.resolve(), self.run_dir)).as_posix()
+        return Link(label or found.name, quote(rel), found)
+
+
+@dataclass
+class VerdictView:
+    verdict: Verdict
+    test: TestView
+    number: int  # position in the test, from 1 (anchors)
+    evidence_links: list[Link | None] = field(default_factory=list)  # one per evidence item
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.test.anchor}-v{self.number}"
+
+
+@dataclass
+class CriterionRow:
+    criterion: Criterion
+    verdicts: list[VerdictView] = field(default_factory=list)
+    in_catalogue: bool = True
+
+    @property
+    def worst(self) -> Outcome | None:
+        return worst([v.verdict.outcome for v in self.verdicts])
+
+    @property
+    def counts(self) -> Counter[Outcome]:
+        return Counter(v.verdict.outcome for v in self.verdicts)
+
+    @property
+    def tests(self) -> list[TestView]:
+        return list(dict.fromkeys(v.test for v in self.verdicts))
+
+
+@dataclass(eq=False)
+class TestView:
+    nodeid: str
+    dirname: str
+    anchor: str
+    outcome: str
+    duration: float
+    error: str
+    criteria: tuple[str, ...]
+    verdicts: list[VerdictView] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    workloads: list[str] = field(default_factory=list)
+    window: tuple[float, float] | None = None  # t_start..t_end over its workload runs
+    timeline: Timeline | None = None
+    plot: PayloadPlot | None = None
+    notes: list[str] = field(default_factory=list)  # artifacts that could not be read, caps applied
+
+    @property
+    def failing_packets(self) -> frozenset[int]:
+        return frozenset(p for v in self.verdicts if v.verdict.outcome is Outcome.FAIL
+                         for e in v.verdict.evidence for p in e.packets)
+
+    @property
+    def worst(self) -> Outcome | None:
+        return worst([v.verdict.outcome for v in self.verdicts])
+
+
+@dataclass
+class ReportModel:
+    run_id: str
+    target: str
+    run_dir: Path
+    started: float
+    finished: float
+    device: dict[str, Any] | None
+    boots: list[dict[str, Any]]
+    criteria: list[CriterionRow]
+    tests: list[TestView]
+    links: list[Link]
+    catalogue_source: Path | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict_totals(self) -> Counter[Outcome]:
+        return Counter(v.verdict.outcome for t in self.tests for v in t.verdicts)
+
+    @property
+    def test_totals(self) -> Counter[str]:
+        return Counter(t.outcome for t in self.tests)
+
+    @property
+    def not_exercised(self) -> list[CriterionRow]:
+        return [c for c in self.criteria if not c.verdicts]
+
+
+def _anchor(i: int, dirname: str) -> str:
+    return f"test-{i}-{dirname}"[:80]
+
+
+def _limit_for(verdicts: list[Verdict], device: dict[str, Any] | None) -> Any:
+    """Per connection: the payload limit its POP-WIRE-2/SMTP-MAIL-3 verdict held it to, else the declared one."""
+    by_subject: dict[str, Limit] = {}
+    for v in verdicts:
+        if v.criterion in PAYLOAD_CRITERIA:
+            for m in v.measurements:
+                if m.name == "largest client segment payload" and isinstance(m.limit, (int, float)):
+                    by_subject[v.subject] = Limit(int(m.limit), f"{v.criterion} verdict")
+    declared = (device or {}).get("limits") or {}
+
+    def limit_for(conn: Connection) -> Limit | None:
+        if conn.subject in by_subject:
+            return by_subject[conn.subject]
+        proto = _protocol(conn)
+        key = f"{proto}_payload" if proto else None
+        if key and isinstance(declared.get(key), int):
+            return Limit(declared[key], f"declared {key}")
+        return None
+
+    return limit_for
+
+
+def _protocol(conn: Connection) -> str | None:
+    """``pop3`` or ``smtp`` from the server's first bytes, else from well-known ports."""
+    head = conn.s2c.stream[:4]
+    if head.startswith((b"+OK", b"-ERR")):
+        return "pop3"
+    if len(head) >= 3 and head[:3].isdigit():
+        return "smtp"
+    port = conn.server[1]
+    return "pop3" if port in (110, 995) else "smtp" if port in (25, 465, 587, 2525) else None
+
+
+def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any] | None,
+               timeline_rows: int) -> TestView:
+    nodeid = d.get("nodeid", f"test {i}")
+    dirname = TestRecord(nodeid).dirname
+    t = TestView(nodeid, dirname, _anchor(i, dirname), d.get("outcome", "not run"), float(d.get("duration", 0.0)),
+                 d.get("error", ""), tuple(d.get("criteria", ())))
+    for n, vd in enumerate(d.get("verdicts", []), 1):
+        v = verdict_from_dict(vd)
+        t.verdicts.append(VerdictView(v, t, n, [linker.link(e.artifact) for e in v.evidence]))
+    arts: list[dict[str, Any]] = d.get("artifacts", [])
+    t.workloads = [a.get("workload", "") for a in arts]
+    starts = [a["t_start"] for a in arts if a.get("t_start")]
+    ends = [a["t_end"] for a in arts if a.get("t_end")]
+    if starts and ends:
+        t.window = (min(starts), max(ends))
+    # the files, each once (several workload runs of a test share its directory)
+    pcaps, uarts, transcripts = [], [], []
+    for a in arts:
+        pcaps.append(a.get("pcap"))
+        uarts.append(a.get("uart_log"))
+        transcripts += a.get("transcripts", [])
+    test_dir = linker.run_dir / dirname
+    dirs = [linker.locate(Path(a["directory"]) / "uart.log") for a in arts if a.get("directory")]
+    for base in {p.parent for p in dirs if p} | ({test_dir} if test_dir.is_dir() else set()):
+        pcaps.append(base / "wire.pcap")
+        uarts.append(base / "uart.log")
+        transcripts += sorted(base.glob("*-transcript.txt"))
+        pcaps += sorted(base.glob("*.pcapng"))
+    seen: set[Path] = set()
+
+    def found(paths: list[Any]) -> list[Path]:
+        out = []
+        for p in paths:
+            loc = linker.locate(p)
+            if loc is not None and loc.resolve() not in seen:
+                seen.add(loc.resolve())
+                out.append(loc)
+        return out
+
+    pcap_files, uart_files, transcript_files = found(pcaps), found(uarts), found(transcripts)
+    for p in pcap_files + uart_files + transcript_files:
+        link = linker.link(p)
+        if link:
+            t.links.append(link)
+    # the timeline and plot read the plain capture (the annotated pcapng holds the same frames)
+    plain = [p for p in pcap_files if p.suffix == ".pcap"] or pcap_files[:1]
+    capture = read_capture(plain[0]) if plain else None
+    uart_lines = []
+    for p in uart_files:
+        parsed = read_uart_log(p)
+        uart_lines += parsed.records
+        _note(t, parsed.path, parsed.error, parsed.skipped)
+    entries = []
+    for p in transcript_files:
+        tr = read_transcript(p)
+        entries += tr.records
+        _note(t, tr.path, tr.error, tr.skipped)
+    if capture is not None and capture.error:
+        t.notes.append(f"{capture.path.name}: {capture.error}")
+    packets = capture.packets if capture else []
+    if uart_lines or entries or packets:
+        t.timeline = build_timeline(uart_lines, entries, packets, t.failing_packets, timeline_rows)
+        if t.timeline.omitted:
+            t.notes.append(f"timeline: {t.timeline.omitted} of {t.timeline.total} events not shown "
+                           f"(first {timeline_rows} rows and failing packets kept)")
+    if capture is not None and capture.connections:
+        t.plot = _plot(capture, [v.verdict for v in t.verdicts], device)
+        if t.plot.total > len(t.plot.points):
+            t.notes.append(f"plot: {len(t.plot.points)} of {t.plot.total} segments drawn "
+                           "(thinned evenly; every segment above its limit kept)")
+    return t
+
+
+def _plot(capture: Capture, verdicts: list[Verdict], device: dict[str, Any] | None) -> PayloadPlot | None:
+    plot = build_payload_plot(capture.connections, _limit_for(verdicts, device))
+    return plot if plot.points else None
+
+
+def _note(t: TestView, path: Path, error: str, skipped: int) -> None:
+    if error:
+        t.notes.append(f"{path.name}: {error}")
+    if skipped:
+        t.notes.append(f"{path.name}: {skipped} line(s) not in the expected format, left out of the timeline")
+
+
+def build_report(run_dir: Path, requirements: Path | None = None) -> ReportModel:
+    """Read ``verdicts.json`` and every artifact it names into a ``ReportModel``."""
+    run_dir = Path(run_dir).resolve()
+    data: dict[str, Any] = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
+    linker = Linker(run_dir, data.get("directory"))
+    device = data.get("device")
+    tests: list[TestView] = []
+    budget = TIMELINE_BUDGET
+    for i, td in enumerate(data.get("tests", []), 1):
+        rows = TIMELINE_ROWS if budget >= TIMELINE_ROWS else SMALL_TIMELINE
+        t = _test_view(i, td, linker, device, rows)
+        budget -= len(t.timeline.rows) if t.timeline else 0
+        tests.append(t)
+    catalogue, source = load_criteria(requirements)
+    rows = {c.id: CriterionRow(c) for c in catalogue}
+    for t in tests:
+        for v in t.verdicts:
+            cid = v.verdict.criterion
+            if cid not in rows:
+                rows[cid] = CriterionRow(Criterion(cid, "Not in the catalogue", ""), in_catalogue=False)
+            rows[cid].verdicts.append(v)
+    links = [lk for lk in (linker.link(run_dir / name) for name in
+                           ("verdicts.json", "junit.xml", "uart-session.log")) if lk]
+    return ReportModel(
+        run_id=data.get("run_id", run_dir.name), target=data.get("target", ""), run_dir=run_dir,
+        started=float(data.get("started") or 0.0), finished=float(data.get("finished") or 0.0),
+        device=device, boots=list(data.get("boots", [])), criteria=list(rows.values()), tests=tests,
+        links=links, catalogue_source=source,
+        notes=[] if source else ["REQUIREMENTS.md not found: criteria listed from the built-in catalogue"],
+    )

@@ -1,0 +1,95 @@
+"""One time axis for a test: UART lines, server transcript records and TCP segments.
+
+``build_timeline`` merges the three sources, sorts by time, marks the packets
+failed verdicts cite and caps the row count (failing packets beyond the cap are
+still kept, so the evidence is always on the page).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from bench.report.artifacts import PacketRow, TranscriptEntry, UartLine
+
+Source = Literal["uart", "transcript", "packet"]
+_ORDER: dict[str, int] = {"uart": 0, "transcript": 1, "packet": 2}
+MAX_TEXT = 240  # characters of one row's text shown
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    t: float
+    source: Source
+    label: str  # "UART >>", "SMTP c>s", "pkt c>s"
+    text: str  # plain text, escaped at render time
+    packet: int | None = None
+    failing: bool = False
+    direction: str = ""  # "host"/"dev", "c>s"/"s>c"/"event"
+
+
+@dataclass
+class Timeline:
+    rows: list[TimelineRow]  # shown, in time order
+    t0: float  # time of the first event of all (rows and omitted)
+    total: int  # events before the cap
+    omitted: int  # events left out by the cap
+
+    def rel_ms(self, row: TimelineRow) -> float:
+        return (row.t - self.t0) * 1000.0
+
+    @property
+    def sources(self) -> set[str]:
+        return {r.source for r in self.rows}
+
+
+def show_bytes(data: bytes, limit: int = MAX_TEXT) -> str:
+    """Bytes as Python would escape them (CR, LF, NUL visible), shortened to ``limit`` characters."""
+    text = repr(data)[2:-1]
+    if len(text) > limit:
+        return f"{text[:limit]}… ({len(data)} bytes)"
+    return text
+
+
+def _short(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"
+
+
+def uart_rows(lines: Iterable[UartLine]) -> list[TimelineRow]:
+    return [TimelineRow(u.t, "uart", "UART " + (">>" if u.direction == "host" else "<<"), _short(u.text),
+                        direction=u.direction) for u in lines]
+
+
+def transcript_rows(entries: Iterable[TranscriptEntry]) -> list[TimelineRow]:
+    rows = []
+    for e in entries:
+        text = show_bytes(e.data) if e.direction != "event" else _short(e.data.decode("latin-1"))
+        if e.note:
+            text += f"   # {_short(e.note, 120)}"
+        rows.append(TimelineRow(e.t, "transcript", f"{e.server.upper()} #{e.session} {e.direction}", text,
+                                direction=e.direction))
+    return rows
+
+
+def packet_rows(packets: Iterable[PacketRow], failing: frozenset[int]) -> list[TimelineRow]:
+    rows = []
+    for p in packets:
+        text = f"#{p.index} {p.src} → {p.dst} [{p.flags}] len={p.payload_len}"
+        if p.retransmission:
+            text += " retransmission"
+        rows.append(TimelineRow(p.t, "packet", f"pkt {p.direction}", text, p.index, p.index in failing,
+                                p.direction))
+    return rows
+
+
+def build_timeline(uart: Iterable[UartLine], transcripts: Iterable[TranscriptEntry], packets: Iterable[PacketRow],
+                   failing: frozenset[int] = frozenset(), limit: int = 2000,
+                   extra_failing: int = 200) -> Timeline:
+    """Merge and sort; keep the first ``limit`` rows plus up to ``extra_failing`` failing packets after them."""
+    rows = uart_rows(uart) + transcript_rows(transcripts) + packet_rows(packets, failing)
+    rows.sort(key=lambda r: (r.t, _ORDER[r.source], r.packet or 0))
+    if not rows:
+        return Timeline([], 0.0, 0, 0)
+    shown = rows[:limit]
+    shown += [r for r in rows[limit:] if r.failing][:extra_failing]
+    return Timeline(shown, rows[0].t, len(rows), len(rows) - len(shown))

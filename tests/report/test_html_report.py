@@ -1,0 +1,179 @@
+"""The HTML report rendered from a synthetic run directory: real properties, not snapshots."""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from synthetic import POP3_PAYLOAD, SCRIPT, SyntheticRun, build_run  # noqa: E402
+
+from bench.report.criteria import find_requirements, load_criteria  # noqa: E402
+from bench.report.html import write_html_report  # noqa: E402
+
+
+class _Page(HTMLParser):
+    """Collects timeline rows, SVG points and limit lines, and hrefs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[dict[str, str]] = []  # class, id, and the cell texts
+        self.points: list[dict[str, str]] = []
+        self.limits: list[str] = []
+        self.hrefs: list[str] = []
+        self._in_tl = 0
+        self._cell: list[str] | None = None
+        self._cells: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "table" and "tl" in a.get("class", "").split():
+            self._in_tl += 1
+        elif tag == "tr" and self._in_tl:
+            self.rows.append({"class": a.get("class", ""), "id": a.get("id", "")})
+            self._cells = []
+        elif tag == "td" and self._in_tl:
+            self._cell = []
+        elif tag == "circle":
+            self.points.append(a)
+        elif tag == "line" and "limit" in a.get("class", ""):
+            self.limits.append(a["data-limit"])
+        elif tag == "a" and "href" in a:
+            self.hrefs.append(a["href"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self._in_tl:
+            self._in_tl -= 1
+        elif tag == "td" and self._cell is not None:
+            self._cells.append("".join(self._cell))
+            self._cell = None
+            self.rows[-1]["cells"] = "\x1f".join(self._cells)  # type: ignore[assignment]
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> SyntheticRun:
+    return build_run(tmp_path)
+
+
+@pytest.fixture
+def report(run: SyntheticRun) -> str:
+    path = write_html_report(run.run_dir)
+    assert path == run.run_dir / "report.html"
+    return path.read_text(encoding="utf-8")
+
+
+def _page(html: str) -> _Page:
+    p = _Page()
+    p.feed(html)
+    return p
+
+
+def _criterion_block(html: str, cid: str) -> str:
+    m = re.search(rf'<details class="crit [^"]*" id="crit-{re.escape(cid)}".*?</details>', html, re.S)
+    assert m, cid
+    return m.group(0)
+
+
+def test_every_criterion_listed_with_not_exercised(report: str) -> None:
+    criteria, source = load_criteria()
+    if find_requirements() is not None:
+        assert source is not None
+    assert len(criteria) >= 29
+    for c in criteria:
+        assert f'id="crit-{c.id}"' in report, c.id
+    assert "not exercised" in _criterion_block(report, "DEV-ROB-2")
+    assert "b-fail" in _criterion_block(report, "POP-WIRE-2")
+    assert "b-inconclusive" in _criterion_block(report, "POP-TRANS-1")
+    assert "b-pass" in _criterion_block(report, "NET-WIRE-2")
+
+
+def test_worst_outcome_wins(report: str, run: SyntheticRun) -> None:
+    # POP-WIRE-1 has only a failing verdict, SMTP-CONN-1 only a passing one
+    assert re.search(r'id="crit-POP-WIRE-1" open><summary><span class="tw"></span><span class="badge b-fail">',
+                     report)
+    assert '<details class="crit pass" id="crit-SMTP-CONN-1">' in report
+
+
+def test_failing_evidence_shown_and_escaped(report: str, run: SyntheticRun) -> None:
+    assert SCRIPT not in report
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in report
+    assert report.count("<script") == 1  # the report's own few lines of JS
+    block = _criterion_block(report, "POP-WIRE-2")
+    assert f"above {POP3_PAYLOAD} octets" in block
+    assert f'-pkt-{run.big_frame}">#{run.big_frame}</a>' in block  # the frame, linked into the timeline
+    assert "132 octets" in block and f"≤ {POP3_PAYLOAD}" in block  # measured vs allowed
+    # transcript bytes are shown escaped, as Python escapes them
+    assert r"\x00&lt;b&gt;odd&lt;/b&gt;\xff\r\n" in report
+
+
+def test_timeline_interleaves_three_sources_in_time_order(report: str, run: SyntheticRun) -> None:
+    rows = _page(report).rows
+    assert {r["class"].split()[0] for r in rows} == {"uart", "transcript", "packet"}
+    times = [float(r["cells"].split("\x1f")[0]) for r in rows]
+    assert times == sorted(times) and times[0] == 0.0
+    kinds = [r["class"].split()[0] for r in rows]
+    assert kinds[0] == "uart"  # the agent's command precedes the SYN
+    # sources interleave: a UART line sits between packets
+    first_pkt, last_pkt = kinds.index("packet"), len(kinds) - 1 - kinds[::-1].index("packet")
+    assert "uart" in kinds[first_pkt:last_pkt] and "transcript" in kinds[first_pkt:last_pkt]
+    failing = [r for r in rows if "failing" in r["class"]]
+    assert [r["id"].rsplit("-", 1)[-1] for r in failing] == [str(run.big_frame)]
+    assert len([r for r in rows if r["class"].startswith("packet")]) == 13
+
+
+def test_plot_marks_point_above_limit(report: str, run: SyntheticRun) -> None:
+    page = _page(report)
+    assert page.limits == [str(POP3_PAYLOAD)]
+    over = [p for p in page.points if "over" in p["class"].split()]
+    assert [(p["data-packet"], p["data-size"]) for p in over] == [(str(run.big_frame), str(run.big_size))]
+    within = [p for p in page.points if "over" not in p["class"].split()]
+    assert within and all(int(p["data-size"]) <= POP3_PAYLOAD for p in within)
+    # the SVG is drawn above the limit line: smaller y is higher
+    big = over[0]
+    assert float(big["cy"]) < min(float(p["cy"]) for p in within)
+
+
+def test_links_are_relative_and_exist(report: str, run: SyntheticRun) -> None:
+    hrefs = [h for h in _page(report).hrefs if not h.startswith("#")]
+    assert hrefs
+    for h in hrefs:
+        u = urlparse(h)
+        assert not u.scheme and not u.netloc and not h.startswith("/"), h
+        assert (run.run_dir / unquote(u.path)).is_file(), h
+    names = {Path(unquote(h)).name for h in hrefs}
+    assert {"wire.pcap", "uart.log", "pop3-transcript.txt", "verdicts.json", "uart-session.log"} <= names
+
+
+def test_moved_run_directory_still_links(run: SyntheticRun, tmp_path: Path) -> None:
+    moved = tmp_path / "elsewhere" / run.run_dir.name
+    shutil.copytree(run.run_dir, moved)
+    shutil.rmtree(run.run_dir)
+    html = write_html_report(moved).read_text(encoding="utf-8")
+    hrefs = [h for h in _page(html).hrefs if not h.startswith("#")]
+    assert any(h.endswith("wire.pcap") for h in hrefs)
+    assert all((moved / unquote(h)).is_file() for h in hrefs)
+    assert 'class="packet failing"' in html
+
+
+def test_header_figures(report: str) -> None:
+    assert "mailclient 0.3.1 (abc1234)" in report
+    assert "<th>pop3_payload</th>" in report and ">120</td>" in report
+    assert "500 ms" in report  # banner 0.5 s after power-on
+    assert "3 tests" in report
+    assert "TimeoutError: device did not answer &lt;hello&gt;" in report
+
+
+def test_annotated_pcapng_linked_when_present(run: SyntheticRun) -> None:
+    (run.test_dir / "wire-annotated.pcapng").write_bytes(b"\x0a\x0d\x0d\x0a")
+    html = write_html_report(run.run_dir).read_text(encoding="utf-8")
+    assert 'href="test_user_pass_login/wire-annotated.pcapng"' in html

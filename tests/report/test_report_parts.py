@@ -1,0 +1,57 @@
+"""Artifact readers, the timeline cap and the payload plot on their own."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.agent.uartlog import UartRecord
+from bench.report.artifacts import PacketRow, parse_transcript_line, read_transcript, read_uart_log
+from bench.report.plot import Limit, PayloadPlot, PlotPoint, render_payload_svg
+from bench.report.timeline import build_timeline, show_bytes
+from bench.servers.transcript import Session, Transcript, TranscriptLine
+
+
+def test_transcript_round_trip_with_hash_and_quotes_in_data(tmp_path: Path) -> None:
+    data = [b"AUTH PLAIN # not a note\r\n", b"it's \"quoted\" \\ \x00\xff\r\n", b"'"]
+    lines = [TranscriptLine(10.0 + i, 3, "c>s", d, "note # with hash" if i == 1 else "") for i, d in enumerate(data)]
+    path = tmp_path / "smtp-transcript.txt"
+    Transcript("smtp", [Session(3, "smtp", "10.0.2.15:1", 10.0, lines=lines)]).write(path)
+    parsed = read_transcript(path)
+    assert parsed.skipped == 0
+    assert [e.data for e in parsed.records] == data
+    assert [e.note for e in parsed.records] == ["", "note # with hash", ""]
+    assert {e.server for e in parsed.records} == {"smtp"}
+    assert parse_transcript_line("garbage line here now") is None
+
+
+def test_uart_log_directions_and_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "uart.log"
+    path.write_text(UartRecord(1.5, "host", b"hello").render() + "\nnot a record\n"
+                    + UartRecord(2.0, "dev", b"ok  two  spaces").render() + "\n")
+    parsed = read_uart_log(path)
+    assert [(u.t, u.direction, u.text) for u in parsed.records] == [(1.5, "host", "hello"),
+                                                                     (2.0, "dev", "ok  two  spaces")]
+    assert parsed.skipped == 1
+
+
+def test_timeline_cap_keeps_failing_packets() -> None:
+    packets = [PacketRow(i, 100.0 + i, "c>s", "PA", 10, False, "a:1", "b:2", 0) for i in range(1, 51)]
+    tl = build_timeline([], [], packets, frozenset({45}), limit=10)
+    assert [r.packet for r in tl.rows] == list(range(1, 11)) + [45]
+    assert tl.total == 50 and tl.omitted == 39
+    assert tl.rel_ms(tl.rows[-1]) == 44000.0
+
+
+def test_show_bytes_shortens_long_data() -> None:
+    text = show_bytes(b"x" * 1000, limit=20)
+    assert text.startswith("x" * 20) and text.endswith("(1000 bytes)")
+
+
+def test_plot_limit_steps_per_connection() -> None:
+    a, b = Limit(120, "POP-WIRE-2 verdict"), Limit(1024, "declared smtp_payload")
+    pts = [PlotPoint(1, 4, 0.0, 100, a, False, "c1"), PlotPoint(2, 9, 0.1, 130, a, False, "c1"),
+           PlotPoint(3, 20, 0.2, 900, b, True, "c2")]
+    svg = render_payload_svg(PayloadPlot(pts, 3))
+    assert svg.count('class="limit"') == 2
+    assert svg.count('class="pt over"') == 1 and 'data-packet="9"' in svg
+    assert 'class="pt retrans"' in svg
+    assert "#9: 130" in svg

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.agent.client import AgentClient
-from bench.agent.device import Device
+from bench.agent.device import Device, DeviceInfo
 from bench.agent.uartlog import UartLog
 from bench.checks.catalogue import judge_run
 from bench.checks.verdict import Verdict
@@ -51,8 +51,21 @@ class BenchSession:
         self.device = Device(agent)
         banner = self.device.wait_boot(timeout=15.0)
         self.boots.append(BootRecord(t0, banner.t, reason))
-        self.device.hello()
+        self._configure_network(self.device.hello())
         return self.device
+
+    def _configure_network(self, info: DeviceInfo) -> None:
+        """Give the device the target file's addresses when it booted with others (tap, real NIC)."""
+        net = self.config.network
+        want6 = net.device_ip6 or ""
+        if info.ip == net.device_ip and (not want6 or info.ip6 == want6):
+            return
+        assert self.device is not None
+        args = {"ip": net.device_ip, "mask": "255.255.255.0", "gw": net.server_ip}
+        if want6:
+            args["ip6"] = want6
+        self.device.agent.request("net.config", **args)
+        self.device.hello()
 
     def healthy_device(self) -> Device:
         """The booted device, rebooted first if it stopped answering."""

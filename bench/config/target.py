@@ -44,7 +44,8 @@ class NetworkConfig:
     device_ip: str
     server_ip: str  # the address the device dials to reach the host's servers
     server_ip6: str | None
-    bind: tuple[str, ...]  # where the server emulators listen
+    bind: tuple[str, ...]
+    device_ip6: str | None = None  # where the server emulators listen
     mtu: int = 1500
     interface: str = ""  # nic mode: host interface cabled to the board
 
@@ -138,6 +139,7 @@ def load_target(name_or_path: str | Path) -> TargetConfig:
         device_ip=_require(n, "device_ip", f"{where} [network]"),
         server_ip=_require(n, "server_ip", f"{where} [network]"),
         server_ip6=n.get("server_ip6"),
+        device_ip6=n.get("device_ip6"),
         bind=tuple(n.get("bind", ("127.0.0.1",))),
         mtu=int(n.get("mtu", 1500)),
         interface=n.get("interface", ""),

@@ -26,10 +26,10 @@ class Target:
         return self.config.name
 
 
-def _live_tap(config: TargetConfig) -> WireTap:
-    from bench.capture.sources import LiveWireTap
+def _live_tap(config: TargetConfig, interface: str = "") -> WireTap:
+    from bench.capture.sources import LiveCapture
 
-    return LiveWireTap(config.capture.interface or config.network.interface)
+    return LiveCapture(interface or config.capture.interface or config.network.interface)
 
 
 @contextlib.contextmanager
@@ -41,7 +41,7 @@ def open_target(config: TargetConfig, workdir: Path) -> Iterator[Target]:
 
         with contextlib.ExitStack() as stack:
             tap_ifname = ""
-            if config.network.mode == "tap":
+            if config.network.mode == "tap":  # the bench makes the device, and removes it
                 from bench.capture.tap import TapDevice
 
                 tap_ifname = stack.enter_context(TapDevice.for_network(config.network)).name
@@ -51,7 +51,7 @@ def open_target(config: TargetConfig, workdir: Path) -> Iterator[Target]:
             if config.capture.source == "filter-dump":
                 tap = QemuDumpTap(qemu)
             elif config.capture.source == "live":
-                tap = _live_tap(config)
+                tap = _live_tap(config, tap_ifname)
             target = Target(config, board, QemuConsole(qemu), tap)
             try:
                 yield target

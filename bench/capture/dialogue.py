@@ -2,13 +2,16 @@
 
 Client "units" (a command line, or an SMTP DATA section) are paired with the
 server reply that precedes them: unit ``k`` must not start before reply ``k``
-(reply 0 is the greeting) is complete. Frame numbers give the order.
+(reply 0 is the greeting) is complete. Frame numbers give the order. Bulk
+text (a DATA section, a RETR body) is kept as a stream range, not cut into
+lines, so long transfers stay cheap. Parsed dialogues are cached on the
+connection.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.capture.tcpflow import Connection, StreamLine, lines
+from bench.capture.tcpflow import Connection, Direction, StreamLine, line_around, line_at, lines
 
 POP3_MULTILINE = frozenset({b"RETR", b"TOP", b"CAPA"})
 POP3_MULTILINE_NOARG = frozenset({b"LIST", b"UIDL"})
@@ -16,10 +19,16 @@ POP3_MULTILINE_NOARG = frozenset({b"LIST", b"UIDL"})
 
 @dataclass(frozen=True)
 class Reply:
-    """One server reply (all lines of a multi-line reply)."""
+    """One server reply: stream range ``start:end`` of the server direction.
+
+    ``lines`` holds every line of an SMTP reply; of a POP3 multi-line reply only
+    the status line and the last line (the body stays in the range).
+    """
 
     lines: tuple[StreamLine, ...]
-    complete: bool  # terminator seen (last line ended / ".\r\n" seen / final SMTP line)
+    complete: bool  # terminator seen (line end / ".\r\n" line / final SMTP line)
+    start: int
+    end: int
 
     @property
     def first(self) -> StreamLine:
@@ -27,17 +36,14 @@ class Reply:
 
     @property
     def last_packet(self) -> int:
-        """Frame that completed the reply."""
+        """Frame that carried the reply's last byte."""
         return self.lines[-1].last_packet
 
     @property
     def code(self) -> bytes:
         """SMTP code (``b"250"``) or POP3 status (``b"+OK"``, ``b"-ERR"``)."""
-        return self.first.text.split(None, 1)[0][:4].rstrip(b"-") if self.first.text.strip() else b""
-
-    @property
-    def text(self) -> bytes:
-        return b"".join(line.text for line in self.lines)
+        parts = self.first.text.split(None, 1)
+        return parts[0][:4].rstrip(b"-") if parts else b""
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,10 @@ class Unit:
     """What the client sends before waiting for one reply: a command, or a DATA section."""
 
     kind: str  # "command" or "data"
-    lines: tuple[StreamLine, ...]
-
-    @property
-    def first(self) -> StreamLine:
-        return self.lines[0]
+    first: StreamLine  # the command line / the DATA section's first line
+    start: int  # client stream range
+    end: int
+    complete: bool = True  # DATA section: terminating "." line seen
 
     @property
     def verb(self) -> bytes:
@@ -62,6 +67,9 @@ class Unit:
     def argument(self) -> bytes:
         parts = self.first.body.split(None, 1)
         return parts[1] if len(parts) > 1 else b""
+
+    def lines(self, c2s: Direction) -> list[StreamLine]:
+        return lines(c2s, self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -76,32 +84,47 @@ class Dialogue:
         return self.replies[k + 1] if k + 1 < len(self.replies) else None
 
 
+def _next_line(d: Direction, pos: int) -> tuple[StreamLine, int]:
+    nl = d.stream.find(b"\n", pos)
+    end = len(d.stream) if nl < 0 else nl + 1
+    return line_at(d, pos, end), end
+
+
+def _dot_end(stream: bytes, pos: int) -> int:
+    """End of the ".\\r\\n" line at or after ``pos`` (a line start); -1 if none."""
+    if stream.startswith(b".\r\n", pos):
+        return pos + 3
+    i = stream.find(b"\n.\r\n", pos - 1 if pos else 0)
+    return -1 if i < 0 else i + 4
+
+
 def pop3_dialogue(conn: Connection) -> Dialogue:
-    units = [Unit("command", (line,)) for line in lines(conn.c2s)]
-    slines = lines(conn.s2c)
+    if "pop3" in conn.cache:
+        return conn.cache["pop3"]
+    units = [Unit("command", ln, ln.offset, ln.end) for ln in lines(conn.c2s)]
+    s2c = conn.s2c
+    stream = s2c.stream
     replies: list[Reply] = []
-    k = 0
+    pos = 0
     for i in range(len(units) + 1):
-        if k >= len(slines):
+        if pos >= len(stream):
             break
-        first = slines[k]
-        k += 1
+        first, end = _next_line(s2c, pos)
         unit = units[i - 1] if i else None
-        multi = (unit is not None and first.text.startswith(b"+OK") and (
+        multi = (unit is not None and first.text.startswith(b"+OK") and first.terminated and (
             unit.verb in POP3_MULTILINE or (unit.verb in POP3_MULTILINE_NOARG and not unit.argument)))
         if not multi:
-            replies.append(Reply((first,), first.terminated))
-            continue
-        body = [first]
-        done = False
-        while k < len(slines):
-            body.append(slines[k])
-            k += 1
-            if slines[k - 1].text in (b".\r\n", b".\n"):
-                done = True
-                break
-        replies.append(Reply(tuple(body), done))
-    return Dialogue(units, replies)
+            replies.append(Reply((first,), first.terminated, pos, end))
+        else:
+            stop = _dot_end(stream, end)
+            done = stop >= 0
+            stop = stop if done else len(stream)
+            last = line_around(s2c, stop - 1)
+            replies.append(Reply((first, last) if stop > end else (first,), done, pos, stop))
+            end = stop
+        pos = end
+    d = conn.cache["pop3"] = Dialogue(units, replies)
+    return d
 
 
 def smtp_replies(conn: Connection) -> list[Reply]:
@@ -112,36 +135,39 @@ def smtp_replies(conn: Connection) -> list[Reply]:
         t = line.text
         if len(t) >= 4 and t[3:4] == b"-" and line.terminated:
             continue
-        out.append(Reply(tuple(cur), line.terminated))
+        out.append(Reply(tuple(cur), line.terminated, cur[0].offset, line.end))
         cur = []
     if cur:
-        out.append(Reply(tuple(cur), False))
+        out.append(Reply(tuple(cur), False, cur[0].offset, cur[-1].end))
     return out
 
 
 def smtp_dialogue(conn: Connection) -> Dialogue:
+    if "smtp" in conn.cache:
+        return conn.cache["smtp"]
     replies = smtp_replies(conn)
-    clines = lines(conn.c2s)
+    c2s = conn.c2s
+    stream = c2s.stream
     units: list[Unit] = []
-    i = 0
-    while i < len(clines):
-        unit = Unit("command", (clines[i],))
+    pos = 0
+    while pos < len(stream):
+        line, end = _next_line(c2s, pos)
+        unit = Unit("command", line, pos, end)
         units.append(unit)
-        i += 1
-        if unit.verb != b"DATA" or unit.argument:
+        pos = end
+        if unit.verb != b"DATA" or unit.argument or pos >= len(stream):
             continue
-        k = len(units) - 1
-        reply = replies[k + 1] if k + 1 < len(replies) else None
+        reply = replies[len(units)] if len(units) < len(replies) else None
         if reply is not None and reply.code != b"354":
             continue
-        start = i  # the DATA section, up to and including the "." line
-        while i < len(clines):
-            i += 1
-            if clines[i - 1].text in (b".\r\n", b".\n") and (i - 1 == start or clines[i - 2].terminated):
-                break
-        if i > start:
-            units.append(Unit("data", tuple(clines[start:i])))
-    return Dialogue(units, replies)
+        stop = _dot_end(stream, pos)  # the DATA section, terminating "." line included
+        done = stop >= 0
+        stop = stop if done else len(stream)
+        first, _ = _next_line(c2s, pos)
+        units.append(Unit("data", first, pos, stop, done))
+        pos = stop
+    d = conn.cache["smtp"] = Dialogue(units, replies)
+    return d
 
 
 def pipelining_advertised(dialogue: Dialogue) -> bool:
@@ -165,17 +191,16 @@ class MailTransaction:
     body: Unit | None  # the DATA section, terminator included
 
 
-def smtp_transactions(conn: Connection, dialogue: Dialogue | None = None) -> list[MailTransaction]:
+def smtp_transactions(conn: Connection) -> list[MailTransaction]:
     """MAIL transactions in an SMTP connection's client stream (RSET ends one)."""
-    d = dialogue or smtp_dialogue(conn)
     out: list[MailTransaction] = []
-    cur: dict | None = None
+    cur: dict | None = None  # type: ignore[type-arg]
 
     def flush() -> None:
         if cur is not None:
             out.append(MailTransaction(cur["mail"], tuple(cur["rcpts"]), cur["data"], cur["body"]))
 
-    for unit in d.units:
+    for unit in smtp_dialogue(conn).units:
         verb = unit.verb
         if verb == b"MAIL":
             flush()

@@ -170,7 +170,16 @@ def ip_offset(linktype: int, buf: bytes) -> int | None:
 
 def decode_tcp(linktype: int, buf: bytes) -> TcpPacket | None:
     """Decode one frame's TCP/IP headers; None for anything but unfragmented TCP."""
-    off = ip_offset(linktype, buf)
+    t = tcp_fields(linktype, buf)
+    return None if t is None else TcpPacket(*t)
+
+
+def tcp_fields(linktype: int, buf: bytes) -> tuple | None:  # type: ignore[type-arg]
+    """``decode_tcp`` as a plain tuple (TcpPacket's field order): the hot path."""
+    if linktype == LINKTYPE_ETHERNET and buf[12:14] == b"\x08\x00":
+        off = 14
+    else:
+        off = ip_offset(linktype, buf)
     if off is None or len(buf) < off + 20:
         return None
     ver = buf[off] >> 4
@@ -179,7 +188,8 @@ def decode_tcp(linktype: int, buf: bytes) -> TcpPacket | None:
         ihl = (vihl & 0x0F) * 4
         if proto != 6 or frag & 0x3FFF:  # not TCP, or a fragment
             return None
-        src, dst = _ip4(s), _ip4(d)
+        src = _ip4_cache.get(s) or _ip4(s)
+        dst = _ip4_cache.get(d) or _ip4(d)
         tcp = off + ihl
         end = off + total if total else len(buf)
     elif ver == 6:
@@ -207,9 +217,7 @@ def decode_tcp(linktype: int, buf: bytes) -> TcpPacket | None:
     sport, dport, seq, ack, doff, flags, window = _TCP.unpack_from(buf, tcp)
     thl = (doff >> 4) * 4
     mss = _mss_option(buf, tcp + 20, tcp + thl) if thl > 20 and flags & SYN else None
-    end = min(end, len(buf))
-    return TcpPacket(ver, ihl, src, dst, sport, dport, seq, ack, flags, window, mss,
-                     buf[tcp + thl:end])
+    return (ver, ihl, src, dst, sport, dport, seq, ack, flags, window, mss, buf[tcp + thl:end])
 
 
 def _mss_option(buf: bytes, off: int, end: int) -> int | None:
@@ -231,8 +239,12 @@ def _mss_option(buf: bytes, off: int, end: int) -> int | None:
     return None
 
 
+_ip4_cache: dict[bytes, str] = {}
+
+
 def _ip4(b: bytes) -> str:
-    return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+    s = _ip4_cache[b] = f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+    return s
 
 
 _ip6_cache: dict[bytes, str] = {}

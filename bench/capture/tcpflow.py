@@ -10,8 +10,9 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bench.capture.pcap import ACK, FIN, FLAG_STR, RST, SYN, decode_tcp, read_frames
+from bench.capture.pcap import ACK, FLAG_STR, SYN, read_frames, tcp_fields
 
 Endpoint = tuple[str, int]
 
@@ -60,6 +61,7 @@ class Direction:
     #: stream offset where each contributed chunk starts, and the frame that carried it
     chunk_offsets: list[int] = field(default_factory=list, repr=False)
     chunk_packets: list[int] = field(default_factory=list, repr=False)
+    chunk_times: list[float] = field(default_factory=list, repr=False)
     _times: dict[int, float] | None = field(default=None, repr=False)
 
     def packet_at(self, offset: int) -> int:
@@ -105,6 +107,8 @@ class Connection:
     closed_by: str | None  # "client", "server", "reset", None (still open)
     start: float
     end: float
+    #: derived facts (e.g. parsed dialogues) computed once per connection
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def subject(self) -> str:
@@ -116,7 +120,7 @@ class Connection:
         return any(s.flags == "S" for s in self.c2s.segments)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StreamLine:
     """One line of a stream (terminator included) and where it travelled."""
 
@@ -159,22 +163,44 @@ def fmt_endpoint(ep: Endpoint) -> str:
 def lines(direction: Direction, start: int = 0, end: int | None = None) -> list[StreamLine]:
     """Cut ``direction.stream[start:end]`` into LF-terminated lines (the last may be unterminated)."""
     data = direction.stream
-    stop = len(data) if end is None else end
+    stop = len(data) if end is None else min(end, len(data))
+    if start >= stop:
+        return []
+    parts = data[start:stop].split(b"\n")
+    last_part = parts.pop()
+    offs, pks, tms = direction.chunk_offsets, direction.chunk_packets, direction.chunk_times
+    n = len(offs)
+    ci = bisect.bisect_right(offs, start) - 1
     out: list[StreamLine] = []
     pos = start
-    while pos < stop:
-        nl = data.find(b"\n", pos, stop)
-        nxt = stop if nl < 0 else nl + 1
-        out.append(line_at(direction, pos, nxt))
-        pos = nxt
+    for part in parts:
+        e = pos + len(part) + 1
+        cj = ci
+        while cj + 1 < n and offs[cj + 1] < e:
+            cj += 1
+        packets = (pks[ci],) if ci == cj else tuple(sorted(set(pks[ci:cj + 1])))
+        out.append(StreamLine(part + b"\n", pos, packets, tms[cj]))
+        pos = e
+        while ci + 1 < n and offs[ci + 1] <= pos:
+            ci += 1
+    if last_part:
+        out.append(line_at(direction, pos, stop))
     return out
 
 
 def line_at(direction: Direction, start: int, end: int) -> StreamLine:
     """The stream bytes ``start:end`` as a StreamLine."""
     packets = direction.packets_between(start, end)
-    last = direction.packet_at(end - 1)
-    return StreamLine(direction.stream[start:end], start, packets, direction.time_of(last))
+    last = bisect.bisect_right(direction.chunk_offsets, end - 1) - 1
+    return StreamLine(direction.stream[start:end], start, packets, direction.chunk_times[last])
+
+
+def line_around(direction: Direction, offset: int) -> StreamLine:
+    """The whole line holding stream byte ``offset``."""
+    data = direction.stream
+    start = data.rfind(b"\n", 0, offset) + 1
+    nl = data.find(b"\n", offset)
+    return line_at(direction, start, len(data) if nl < 0 else nl + 1)
 
 
 class _Half:
@@ -203,22 +229,22 @@ def read_connections(pcap: Path) -> list[Connection]:
     builders: dict[tuple[Endpoint, Endpoint], _Builder] = {}
     done: list[tuple[int, _Builder]] = []
     first_seen: dict[int, int] = {}
-    for frame in read_frames(pcap):
-        p = decode_tcp(frame.linktype, frame.data)
+    for index, ftime, linktype, data, _ns in read_frames(pcap):
+        p = tcp_fields(linktype, data)
         if p is None:
             continue
-        src, dst = (p.src, p.sport), (p.dst, p.dport)
+        ver, ihl, sip, dip, sport, dport, seq, ack, flags, window, mss, payload = p
+        src, dst = (sip, sport), (dip, dport)
         key = (src, dst) if src < dst else (dst, src)
         b = builders.get(key)
-        flags = p.flags
-        if flags & SYN and not flags & ACK and b is not None:
+        if flags & SYN and b is not None and not flags & ACK:
             half = b.halves.get(src)
-            if half is not None and half.syn_seq is not None and half.syn_seq != p.seq:
+            if half is not None and half.syn_seq is not None and half.syn_seq != seq:
                 done.append((first_seen.pop(id(b)), b))  # port reused: a new connection
                 b = None
         if b is None:
-            b = builders[key] = _Builder(p.ip_version)
-            first_seen[id(b)] = frame.index
+            b = builders[key] = _Builder(ver)
+            first_seen[id(b)] = index
         half = b.halves.get(src)
         if half is None:
             half = b.halves[src] = _Half()
@@ -228,11 +254,10 @@ def read_connections(pcap: Path) -> list[Connection]:
             else:
                 b.client = b.client or src
             if half.syn_seq is None:
-                half.syn_seq = p.seq
-        half.segments.append(Segment(
-            frame.index, frame.time, src, dst, p.seq, p.ack, FLAG_STR[flags & 0xFF],
-            len(p.payload), p.ip_version, p.ip_header_len, p.mss, False, p.window))
-        half.payloads.append(p.payload)
+                half.syn_seq = seq
+        half.segments.append(Segment(index, ftime, src, dst, seq, ack, FLAG_STR[flags & 0xFF], len(payload),
+                                     ver, ihl, mss, False, window))
+        half.payloads.append(payload)
     done.extend((first_seen[id(b)], b) for b in builders.values())
     done.sort(key=lambda t: t[0])
     return [_finish(b) for _, b in done]
@@ -279,7 +304,7 @@ def _direction(half: _Half | None) -> Direction:
         for s in segs:  # earliest sequence number seen (a reordered capture)
             if s.payload_len and (s.seq - base) % _MOD >= _HALF:
                 base = s.seq
-    pieces: list[tuple[int, int, bytes]] = []  # (offset, frame, payload)
+    pieces: list[tuple[int, int, bytes, float]] = []  # (offset, frame, payload, time)
     covered: list[list[int]] = []  # merged [start, end) intervals seen so far
     syn_seen = fin_at = None
     for s, payload in zip(segs, payloads):
@@ -307,7 +332,7 @@ def _direction(half: _Half | None) -> Direction:
                     continue
             if _overlaps_and_add(covered, a, e):
                 s.retransmission = True
-            pieces.append((a, s.index, payload))
+            pieces.append((a, s.index, payload, s.time))
         if "F" in flags:
             fin_end = rel + n
             if fin_at == fin_end and not n:
@@ -344,19 +369,19 @@ def _overlaps_and_add(covered: list[list[int]], a: int, e: int) -> bool:
     return overlap
 
 
-def _assemble(d: Direction, pieces: list[tuple[int, int, bytes]]) -> None:
+def _assemble(d: Direction, pieces: list[tuple[int, int, bytes, float]]) -> None:
     if not pieces:
         return
     in_order = all(pieces[k][0] < pieces[k + 1][0] for k in range(len(pieces) - 1))
     if not in_order:
         pieces = sorted(pieces, key=lambda p: (p[0], p[1]))
     out: list[bytes] = []
-    offs, pkts = d.chunk_offsets, d.chunk_packets
+    offs, pkts, times = d.chunk_offsets, d.chunk_packets, d.chunk_times
     seq_pos = pieces[0][0]  # sequence offset reached
     stream_len = 0
     if seq_pos > 0:
         d.gaps.append(Gap(0, seq_pos, pieces[0][1]))
-    for a, frame, payload in pieces:
+    for a, frame, payload, t in pieces:
         e = a + len(payload)
         if e <= seq_pos:
             continue
@@ -366,6 +391,7 @@ def _assemble(d: Direction, pieces: list[tuple[int, int, bytes]]) -> None:
         chunk = payload[seq_pos - a:]
         offs.append(stream_len)
         pkts.append(frame)
+        times.append(t)
         out.append(chunk)
         stream_len += len(chunk)
         seq_pos = e

@@ -8,14 +8,15 @@ checks read the reassembled stream, which holds each byte once.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.capture.dialogue import (Dialogue, pipelining_advertised, pop3_dialogue, smtp_dialogue,
+from bench.capture.dialogue import (Dialogue, Unit, pipelining_advertised, pop3_dialogue, smtp_dialogue,
                                     smtp_transactions)
-from bench.capture.tcpflow import Connection, Segment, StreamLine
+from bench.capture.tcpflow import Connection, Segment, StreamLine, line_around
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, inconclusive, judge
 
 MAX_PACKETS_CITED = 50
@@ -289,16 +290,54 @@ def pop_wire_2(conns: Connections, limits: WireLimits, artifact: Path | None = N
 _PIPELINABLE = frozenset({b"MAIL", b"RCPT", b"RSET"})
 
 
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _text_failures(conn: Connection, unit: Unit, limits: WireLimits,
+                   artifact: Path | None) -> tuple[list[Evidence], int, int]:
+    """Line checks over one DATA section without cutting it into line objects.
+
+    Returns (failures, longest line incl. its LF, number of lines).
+    """
+    c2s = conn.c2s
+    text = c2s.stream[unit.start:unit.end]
+    failures: list[Evidence] = []
+    crlf = text.count(b"\r\n")
+    if text.count(b"\n") != crlf:  # counts first: the regexes only run when something is wrong
+        failures += [_line_evidence(line_around(c2s, unit.start + m.start()), "bare LF line ending", artifact)
+                     for m in _BARE_LF.finditer(text)]
+    if text.count(b"\r") != crlf:
+        failures += [_line_evidence(line_around(c2s, unit.start + m.start()), "bare CR inside a line", artifact)
+                     for m in _BARE_CR.finditer(text)]
+    parts = text.split(b"\n")
+    longest = max(map(len, parts)) + 1 if parts else 0
+    if longest > limits.smtp_text_line_max:
+        too_long = re.compile(rb"(?m)^[^\n]{%d,}" % limits.smtp_text_line_max)
+        for m in too_long.finditer(text):
+            line = line_around(c2s, unit.start + m.start())
+            if len(line.text) > limits.smtp_text_line_max:
+                failures.append(_line_evidence(
+                    line, f"text line of {len(line.text)} octets > {limits.smtp_text_line_max}", artifact))
+    if not unit.complete:
+        failures.append(packet_evidence([c2s.packet_at(unit.end - 1)],
+                                        "DATA section without its terminating CRLF.CRLF", artifact))
+    return failures, longest, len(parts) - 1
+
+
 def _smtp_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
     d = smtp_dialogue(conn)
     cmds = [u.first for u in d.units if u.kind == "command"]
-    text = [line for u in d.units if u.kind == "data" for line in u.lines]
-    failures = _line_end_failures(cmds + text, artifact)
-    failures.sort(key=lambda e: e.packets)
+    failures = _line_end_failures(cmds, artifact)
     failures += [_line_evidence(c, f"command line of {len(c.text)} octets > {limits.smtp_command_max}", artifact)
                  for c in cmds if len(c.text) > limits.smtp_command_max]
-    failures += [_line_evidence(t, f"text line of {len(t.text)} octets > {limits.smtp_text_line_max}", artifact)
-                 for t in text if len(t.text) > limits.smtp_text_line_max]
+    longest_text = text_lines = 0
+    for u in d.units:
+        if u.kind == "data":
+            more, longest, n = _text_failures(conn, u, limits, artifact)
+            failures += more
+            longest_text, text_lines = max(longest_text, longest), text_lines + n
+    failures.sort(key=lambda e: e.packets)
     piped = pipelining_advertised(d)
     # RFC 2920: with PIPELINING the client may send on after MAIL/RCPT/RSET without waiting
     skip = (lambda k: k > 0 and d.units[k].kind == "command" and d.units[k - 1].verb in _PIPELINABLE) \
@@ -308,13 +347,12 @@ def _smtp_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) ->
     measurements = (
         Measurement("longest command line", max((len(c.text) for c in cmds), default=0),
                     limits.smtp_command_max, "<=", "octets"),
-        Measurement("longest text line", max((len(t.text) for t in text), default=0),
-                    limits.smtp_text_line_max, "<=", "octets"),
+        Measurement("longest text line", longest_text, limits.smtp_text_line_max, "<=", "octets"),
         Measurement("units sent before the previous reply", len(early), 0, "<="),
         Measurement("PIPELINING advertised", "yes" if piped else "no", None),
     )
     return judge("SMTP-WIRE-1", failures,
-                 ok=f"{len(cmds)} commands and {len(text)} text lines, CRLF-terminated, within limits, "
+                 ok=f"{len(cmds)} commands and {text_lines} text lines, CRLF-terminated, within limits, "
                     "each after the previous reply",
                  bad="SMTP line framing or command ordering broken", measurements=measurements,
                  subject=conn.subject)

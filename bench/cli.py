@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.config import ConfigError, load_target, project_root
+from bench.report.store import new_run_id
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -20,16 +21,15 @@ def _build(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """The acceptance suite on one target, through pytest and this package's plugin."""
+    cfg = load_target(args.target)
+    run_dir = Path(args.run_dir) if args.run_dir else project_root() / "captures" / new_run_id(cfg.name)
     argv = [
         sys.executable, "-m", "pytest", str(project_root() / "tests" / "acceptance"),
         "--target", args.target, "-p", "no:cacheprovider", "-q",
+        "--run-dir", str(run_dir), "--junitxml", args.junit or str(run_dir / "junit.xml"),
     ]  # fmt: skip
-    if args.run_dir:
-        argv += ["--run-dir", args.run_dir]
     if args.image:
         argv += ["--image", args.image]
-    if args.junit:
-        argv += ["--junitxml", args.junit]
     argv += args.pytest_args
     return subprocess.call(argv)
 

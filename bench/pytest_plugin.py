@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from bench.checks.verdict import Outcome, Verdict
 from bench.config import TargetConfig, load_target, project_root
-from bench.report.store import RunRecord, TestRecord
+from bench.report.store import RunRecord, TestRecord, new_run_id
 
 if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its imports light
     from bench.agent.device import Device
@@ -91,8 +91,8 @@ def target_config(pytestconfig: pytest.Config) -> TargetConfig:
 @pytest.fixture(scope="session")
 def run_record(pytestconfig: pytest.Config, target_config: TargetConfig) -> RunRecord:
     given = pytestconfig.getoption("--run-dir")
-    run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{target_config.name}"
-    run_dir = Path(given) if given else project_root() / "captures" / run_id
+    run_dir = Path(given) if given else project_root() / "captures" / new_run_id(target_config.name)
+    run_id = run_dir.name
     record = RunRecord(run_id=run_id, target=target_config.name, directory=run_dir.resolve(), started=time.time())
     pytestconfig.stash[_RECORD] = record
     return record
@@ -163,6 +163,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     record.finished = time.time()
     record.write()
+    from bench.report.html import write_html_report
+
+    record.report = write_html_report(record.directory)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -174,4 +177,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.write_sep("=", "verdicts by criterion")
     for line in render_summary(record):
         terminalreporter.write_line(line)
+    if record.report is not None:
+        terminalreporter.write_line(f"report: {record.report}")
 

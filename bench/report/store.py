@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bench.workload.evidence import RunEvidence
+
+
+def new_run_id(target: str) -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + f"-{target}"
 
 
 def verdict_to_dict(v: Verdict) -> dict[str, Any]:
@@ -92,6 +97,7 @@ class RunRecord:
     device: Any = None  # DeviceInfo
     boots: list[Any] = field(default_factory=list)  # BootRecord
     tests: list[TestRecord] = field(default_factory=list)
+    report: Path | None = None  # the rendered HTML, once written
 
     def to_dict(self) -> dict[str, Any]:
         dev = self.device

@@ -364,14 +364,14 @@ def smtp_wire_1(conns: Connections, limits: WireLimits, artifact: Path | None = 
 
 
 def _smtp_conn_1(conn: Connection, limits: WireLimits, artifact: Path | None,
-                 allow_no_mail: bool = False) -> Verdict:
+                 require_mail: bool = False) -> Verdict:
     d = smtp_dialogue(conn)
     mails = [u.first for u in d.units if u.verb == b"MAIL"]
     failures: list[Evidence] = []
     if len(mails) > 1:
         failures.append(packet_evidence([m.first_packet for m in mails],
                                         f"{len(mails)} MAIL commands on one connection", artifact))
-    elif not mails and not allow_no_mail:
+    elif not mails and require_mail:
         failures.append(packet_evidence([conn.c2s.segments[0].index] if conn.c2s.segments else [],
                                         "no MAIL command on this connection", artifact))
     ends = [s for d in (conn.c2s, conn.s2c) for s in (d.first_packet("F"), d.first_packet("R")) if s]
@@ -382,7 +382,7 @@ def _smtp_conn_1(conn: Connection, limits: WireLimits, artifact: Path | None,
     elif mails and close.index < mails[-1].last_packet:
         failures.append(packet_evidence([close.index], "closed before the MAIL", artifact))
     allowed = 1
-    measurements = (Measurement("MAIL commands", len(mails), allowed, "<=" if allow_no_mail else "=="),)
+    measurements = (Measurement("MAIL commands", len(mails), allowed, "==" if require_mail else "<="),)
     support = tuple(packet_evidence([m.first_packet], _show(m.body), artifact) for m in mails) + (
         (packet_evidence([close.index], f"closed by {conn.closed_by}", artifact),) if close else ())
     return judge("SMTP-CONN-1", failures,
@@ -393,9 +393,11 @@ def _smtp_conn_1(conn: Connection, limits: WireLimits, artifact: Path | None,
 
 
 def smtp_conn_1(conns: Connections, limits: WireLimits, artifact: Path | None = None, *,
-                allow_no_mail: bool = False) -> list[Verdict]:
-    """Exactly one MAIL FROM per connection (at most one with ``allow_no_mail``), then closed."""
-    return _each(lambda c, lim, a: _smtp_conn_1(c, lim, a, allow_no_mail), conns, limits, artifact,
+                require_mail: bool = False) -> list[Verdict]:
+    """At most one MAIL FROM per connection (exactly one with ``require_mail``), and the
+    connection closed afterwards. A session that fails before MAIL (AUTH refused) sends
+    none, and SMTP-AUTH-3 requires exactly that, so zero passes unless ``require_mail``."""
+    return _each(lambda c, lim, a: _smtp_conn_1(c, lim, a, require_mail), conns, limits, artifact,
                  limits.is_smtp)
 
 

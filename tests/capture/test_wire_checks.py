@@ -6,6 +6,7 @@ from dataclasses import replace
 from capture_helpers import DEV, LIMITS, SRV, exchange, pop3_open, smtp_mail, smtp_open, smtp_quit
 
 from bench.capture.synth import Conversation, Trace
+from bench.checks.wire import smtp_conn_1
 
 CLEAN_SMTP = {"NET-WIRE-1": "pass", "NET-WIRE-2": "pass", "SMTP-WIRE-1": "pass", "SMTP-CONN-1": "pass",
               "SMTP-MAIL-1": "pass", "SMTP-MAIL-3": "pass"}
@@ -276,10 +277,9 @@ def test_device_reset_fails_net_wire_2(judge_trace):
     assert nw2.outcome.value == "fail"
     assert [e.packets for e in nw2.evidence] == [(rst,), (rst,)]
     assert j.connections[0].closed_by == "reset"
-    assert j.one("SMTP-CONN-1").outcome.value == "fail"  # no MAIL
-    allow = replace(LIMITS)
-    from bench.checks.wire import smtp_conn_1
-    assert smtp_conn_1(j.connections, allow, allow_no_mail=True)[0].outcome.value == "pass"
+    assert j.one("SMTP-CONN-1").outcome.value == "pass"  # no MAIL, but closed (by the reset)
+    required = smtp_conn_1(j.connections, LIMITS, require_mail=True)[0]
+    assert required.outcome.value == "fail" and required.evidence[0].excerpt == "no MAIL command on this connection"
 
 
 def test_lost_segment_is_a_gap(judge_trace):

@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.checks.verdict import Measurement, Outcome
 from bench.report.model import CriterionRow, Link, ReportModel, TestView, VerdictView, build_report
 from bench.report.plot import render_payload_svg
-from bench.report.timeline import Timeline
+from bench.report.timeline import Timeline, evidence_keys
 
 _CSS = """
 :root{--pass:#1a7f37;--pass-bg:#dafbe1;--fail:#cf222e;--fail-bg:#ffebe9;--inc:#9a6700;--inc-bg:#fff8c5;
@@ -101,6 +101,7 @@ word-break:break-all}
 .tl tr:target{outline:2px solid #0969da}
 .tl-tools{margin:6px 0;font-size:12.5px}.tl-tools label{margin-right:14px}
 .note{color:var(--inc);font-size:13px}
+.jump{margin:6px 0}.jump a.badge{min-width:0;margin:0 4px 4px 0;text-transform:none}
 .toolbar{float:right;font-size:12.5px}.toolbar button{margin-left:6px}
 """
 
@@ -159,17 +160,17 @@ def _measurement_row(m: Measurement) -> str:
             f"<td class=num>{escape(allowed)} {unit if m.limit is not None else ''}</td><td>{mark}</td></tr>")
 
 
-def _packets(view: VerdictView, packets: Iterable[int], shown: set[int]) -> str:
+def _packets(view: VerdictView, packets: Iterable[int], shown: set[str]) -> str:
     out = []
     for p in packets:
-        if p in shown:
+        if f"pkt-{p}" in shown:
             out.append(f'<a href="#{escape(view.test.anchor)}-pkt-{p}">#{p}</a>')
         else:
             out.append(f"#{p}")
     return ", ".join(out)
 
 
-def _verdict_card(view: VerdictView, shown: set[int], show_test: bool = True) -> str:
+def _verdict_card(view: VerdictView, shown: set[str], show_test: bool = True) -> str:
     v = view.verdict
     head = [_badge(v.outcome), f'<span class="cid">{escape(v.criterion)}</span>']
     if show_test:
@@ -183,7 +184,11 @@ def _verdict_card(view: VerdictView, shown: set[int], show_test: bool = True) ->
         out += [_measurement_row(m) for m in v.measurements]
         out.append("</table>")
     for e, link in zip(v.evidence, view.evidence_links or [None] * len(v.evidence)):
-        where = [f'<span class="src">{escape(e.source)}</span>', f'<span class="loc">{escape(e.locator)}</span>']
+        loc = escape(e.locator)
+        line_keys = [k for k in evidence_keys(e) if not k.startswith("pkt-") and k in shown]
+        if line_keys:  # a UART or transcript line on the timeline
+            loc = f'<a href="#{escape(view.test.anchor)}-{line_keys[0]}">{loc}</a>'
+        where = [f'<span class="src">{escape(e.source)}</span>', f'<span class="loc">{loc}</span>']
         if link is not None:
             where.append("in " + _a(link))
         elif e.artifact is not None:
@@ -222,6 +227,11 @@ def _header(m: ReportModel) -> str:
                f'{sum(1 for w in crit_worst if w is not None)} / {len(m.criteria)}</div>'
                "criteria failing / exercised / listed</div>")
     out.append("</div>")
+    for o, label in ((Outcome.FAIL, "Failing criteria"), (Outcome.INCONCLUSIVE, "Inconclusive criteria")):
+        ids = [c.criterion.id for c in m.criteria if c.worst is o]
+        if ids:
+            out.append(f'<div class="jump">{label}: ' + " ".join(
+                f'<a href="#crit-{escape(i)}" class="badge b-{o.value}">{escape(i)}</a>' for i in ids) + "</div>")
     limits = dev.get("limits") or {}
     if limits:
         out.append("<h3>Declared limits (firmware banner)</h3><table><tr>"
@@ -240,7 +250,7 @@ def _header(m: ReportModel) -> str:
     return "".join(out)
 
 
-def _criteria(m: ReportModel, shown: dict[str, set[int]]) -> str:
+def _criteria(m: ReportModel, shown: dict[str, set[str]]) -> str:
     source = f" from {escape(m.catalogue_source.name)}" if m.catalogue_source else ""
     out = ['<h2 id="criteria">Verdicts by criterion<span class="toolbar">'
            '<button onclick="setAll(\'details.crit\',true)">expand all</button>'
@@ -258,7 +268,7 @@ def _criteria(m: ReportModel, shown: dict[str, set[int]]) -> str:
     return "".join(out)
 
 
-def _criterion_row(row: CriterionRow, shown: dict[str, set[int]]) -> str:
+def _criterion_row(row: CriterionRow, shown: dict[str, set[str]]) -> str:
     w = row.worst
     c = row.counts
     counts = ", ".join(f"{c[o]} {o.value}" for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.PASS) if c[o])
@@ -277,7 +287,7 @@ def _criterion_row(row: CriterionRow, shown: dict[str, set[int]]) -> str:
     return f'<details class="crit {_cls(w)}" id="crit-{cid}"{opened}>{summary}<div class="crit-body">{body}</div></details>'
 
 
-def _test(t: TestView, shown: set[int]) -> str:
+def _test(t: TestView, shown: set[str]) -> str:
     counts = ", ".join(f"{n} {o.value}" for o, n in sorted(
         ((o, sum(1 for v in t.verdicts if v.verdict.outcome is o)) for o in Outcome), key=lambda x: x[0].value) if n)
     failed = t.outcome in ("failed", "error")
@@ -333,11 +343,14 @@ def _timeline(t: TestView, tl: Timeline) -> str:
            f"0 ms = {_when_ms(tl.t0)})</span></h3>",
            f'<div class="tl-tools">show: {boxes} <span class="muted">UART &gt;&gt; host to device, &lt;&lt; device '
            "to host; c&gt;s client (the device) to server; ✗ = packet cited by a failed verdict</span></div>",
+           (f'<p class="note">{escape(t.clock.describe())}; frame numbers are unchanged.</p>' if t.clock else ""),
            f'<table class="tl" id="{escape(table_id)}"><colgroup><col style="width:92px"><col style="width:132px">'
            "<col></colgroup>"]
+    ids: set[str] = set()
     for r in tl.rows:
         cls = r.source + (" failing" if r.failing else "")
-        rid = f' id="{escape(t.anchor)}-pkt-{r.packet}"' if r.packet is not None else ""
+        rid = "" if r.key in ids else f' id="{escape(t.anchor)}-{r.key}"'
+        ids.add(r.key)
         mark = "✗ " if r.failing else ""
         out.append(f'<tr class="{cls}"{rid}><td class="ms">{tl.rel_ms(r):.1f}</td>'
                    f'<td class="lab">{mark}{escape(r.label)}</td><td class="txt">{escape(r.text)}</td></tr>')
@@ -348,8 +361,7 @@ def _timeline(t: TestView, tl: Timeline) -> str:
 
 
 def render_html(m: ReportModel) -> str:
-    shown = {t.anchor: {r.packet for r in t.timeline.rows if r.packet is not None} if t.timeline else set()
-             for t in m.tests}
+    shown = {t.anchor: {r.key for r in t.timeline.rows} if t.timeline else set() for t in m.tests}
     tests = "".join(_test(t, shown[t.anchor]) for t in m.tests) or '<p class="muted">No tests recorded.</p>'
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Bench report {escape(m.run_id)}</title>"

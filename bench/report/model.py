@@ -16,10 +16,11 @@ from urllib.parse import quote
 from bench.capture.tcpflow import Connection
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict
 from bench.report.artifacts import Capture, read_capture, read_transcript, read_uart_log
+from bench.report.clock import ClockAlignment, align_capture
 from bench.report.criteria import Criterion, load_criteria
 from bench.report.plot import Limit, PayloadPlot, build_payload_plot
 from bench.report.store import TestRecord  # its dirname rule names the test directory
-from bench.report.timeline import Timeline, build_timeline
+from bench.report.timeline import Timeline, build_timeline, evidence_keys
 
 TIMELINE_ROWS = 2000  # per test
 TIMELINE_BUDGET = 20000  # per report; tests past it get SMALL_TIMELINE rows
@@ -69,12 +70,14 @@ class Linker:
         if not path:
             return None
         p = Path(path)
-        candidates = [p] if p.is_absolute() else [self.run_dir / p]
-        if self.recorded is not None and p.is_absolute():
+        candidates = [] if p.is_absolute() else [self.run_dir / p]
+        if self.recorded is not None and p.is_absolute():  # the copy under this run directory first
             try:
                 candidates.append(self.run_dir / p.relative_to(self.recorded))
             except ValueError:
                 pass
+        if p.is_absolute():
+            candidates.append(p)
         return next((c for c in candidates if c.is_file()), None)
 
     def link(self, path: str | Path | None, label: str | None = None) -> Link | None:
@@ -131,12 +134,14 @@ class TestView:
     window: tuple[float, float] | None = None  # t_start..t_end over its workload runs
     timeline: Timeline | None = None
     plot: PayloadPlot | None = None
+    clock: ClockAlignment | None = None  # set when packet times were moved onto the host clock
     notes: list[str] = field(default_factory=list)  # artifacts that could not be read, caps applied
 
     @property
-    def failing_packets(self) -> frozenset[int]:
-        return frozenset(p for v in self.verdicts if v.verdict.outcome is Outcome.FAIL
-                         for e in v.verdict.evidence for p in e.packets)
+    def cited_keys(self) -> frozenset[str]:
+        """Timeline keys (``row_key``) of the packets and lines that failed verdicts cite."""
+        return frozenset(k for v in self.verdicts if v.verdict.outcome is Outcome.FAIL
+                         for e in v.verdict.evidence for k in evidence_keys(e))
 
     @property
     def worst(self) -> Outcome | None:
@@ -268,8 +273,12 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
     if capture is not None and capture.error:
         t.notes.append(f"{capture.path.name}: {capture.error}")
     packets = capture.packets if capture else []
+    if capture is not None and packets and entries:
+        t.clock = align_capture(capture.connections, entries, _protocol)
+        if t.clock is not None:
+            packets = t.clock.shift(packets)
     if uart_lines or entries or packets:
-        t.timeline = build_timeline(uart_lines, entries, packets, t.failing_packets, timeline_rows)
+        t.timeline = build_timeline(uart_lines, entries, packets, t.cited_keys, timeline_rows)
         if t.timeline.omitted:
             t.notes.append(f"timeline: {t.timeline.omitted} of {t.timeline.total} events not shown "
                            f"(first {timeline_rows} rows and failing packets kept)")

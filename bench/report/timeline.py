@@ -6,15 +6,18 @@ still kept, so the evidence is always on the page).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from bench.checks.verdict import Evidence
 from bench.report.artifacts import PacketRow, TranscriptEntry, UartLine
 
 Source = Literal["uart", "transcript", "packet"]
 _ORDER: dict[str, int] = {"uart": 0, "transcript": 1, "packet": 2}
 MAX_TEXT = 240  # characters of one row's text shown
+_T = re.compile(r"\bt=(\d+\.\d+)")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,22 @@ class TimelineRow:
     packet: int | None = None
     failing: bool = False
     direction: str = ""  # "host"/"dev", "c>s"/"s>c"/"event"
+
+    @property
+    def key(self) -> str:
+        """What evidence cites: ``pkt-7``, or the source and the time to the microsecond."""
+        if self.packet is not None:
+            return f"pkt-{self.packet}"
+        return f"{self.source[0]}{round(self.t * 1e6)}"
+
+
+def evidence_keys(e: Evidence) -> list[str]:
+    """The timeline keys one piece of evidence points at: its packets, or its ``t=`` locator."""
+    keys = [f"pkt-{p}" for p in e.packets]
+    m = _T.search(e.locator)
+    if m and e.source in ("uart", "transcript"):
+        keys.append(f"{e.source[0]}{round(float(m.group(1)) * 1e6)}")
+    return keys
 
 
 @dataclass
@@ -65,28 +84,30 @@ def transcript_rows(entries: Iterable[TranscriptEntry]) -> list[TimelineRow]:
     for e in entries:
         text = show_bytes(e.data) if e.direction != "event" else _short(e.data.decode("latin-1"))
         if e.note:
-            text += f"   # {_short(e.note, 120)}"
+            text = f"{text}   # {_short(e.note, 120)}" if text else _short(e.note)
         rows.append(TimelineRow(e.t, "transcript", f"{e.server.upper()} #{e.session} {e.direction}", text,
                                 direction=e.direction))
     return rows
 
 
-def packet_rows(packets: Iterable[PacketRow], failing: frozenset[int]) -> list[TimelineRow]:
+def packet_rows(packets: Iterable[PacketRow]) -> list[TimelineRow]:
     rows = []
     for p in packets:
         text = f"#{p.index} {p.src} → {p.dst} [{p.flags}] len={p.payload_len}"
         if p.retransmission:
             text += " retransmission"
-        rows.append(TimelineRow(p.t, "packet", f"pkt {p.direction}", text, p.index, p.index in failing,
-                                p.direction))
+        rows.append(TimelineRow(p.t, "packet", f"pkt {p.direction}", text, p.index, False, p.direction))
     return rows
 
 
 def build_timeline(uart: Iterable[UartLine], transcripts: Iterable[TranscriptEntry], packets: Iterable[PacketRow],
-                   failing: frozenset[int] = frozenset(), limit: int = 2000,
+                   cited: frozenset[str] = frozenset(), limit: int = 2000,
                    extra_failing: int = 200) -> Timeline:
-    """Merge and sort; keep the first ``limit`` rows plus up to ``extra_failing`` failing packets after them."""
-    rows = uart_rows(uart) + transcript_rows(transcripts) + packet_rows(packets, failing)
+    """Merge and sort; mark the rows whose ``key`` is in ``cited`` (failed verdicts' evidence) as failing;
+    keep the first ``limit`` rows plus up to ``extra_failing`` failing rows after them."""
+    rows = uart_rows(uart) + transcript_rows(transcripts) + packet_rows(packets)
+    rows = [TimelineRow(r.t, r.source, r.label, r.text, r.packet, True, r.direction) if r.key in cited else r
+            for r in rows]
     rows.sort(key=lambda r: (r.t, _ORDER[r.source], r.packet or 0))
     if not rows:
         return Timeline([], 0.0, 0, 0)

@@ -39,6 +39,7 @@ class SyntheticRun:
     pcap: Path
     big_frame: int  # the client segment above POP3_PAYLOAD
     big_size: int
+    leak_line_t: float  # the UART line a failed DEV-ROB-2 verdict cites
     record: RunRecord
 
 
@@ -118,7 +119,10 @@ def build_run(root: Path) -> SyntheticRun:
     auth = Verdict("POP-AUTH-1", Outcome.PASS, "USER then PASS, nothing before +OK",
                    (Evidence("transcript", "line 3", "USER alice", test_dir / "pop3-transcript.txt"),))
     trans = Verdict("POP-TRANS-1", Outcome.INCONCLUSIVE, "the device's STAT answer is not in the UART log")
-    test.verdicts = [*wire, pop_wire_1, auth, trans]
+    leak = Verdict("DEV-ROB-2", Outcome.FAIL, "heap below its baseline after the session",
+                   (Evidence("uart", f"t={uart[-1].t:.6f}", "ok mem heap=40960 pool=12", test_dir / "uart.log"),),
+                   (Measurement("heap lost", 8192, 0, "<=", "octets"),))
+    test.verdicts = [*wire, pop_wire_1, auth, trans, leak]
     test.artifacts = [{"workload": "pop3-user-pass", "directory": str(test_dir), "pcap": str(pcap),
                        "uart_log": str(test_dir / "uart.log"),
                        "transcripts": [str(test_dir / "pop3-transcript.txt")],
@@ -139,7 +143,7 @@ def build_run(root: Path) -> SyntheticRun:
                        tests=[test, smtp, broken])
     record.write()
     (run_dir / "uart-session.log").write_text((test_dir / "uart.log").read_text())
-    return SyntheticRun(run_dir, test_dir, pcap, big, len(big_payload), record)
+    return SyntheticRun(run_dir, test_dir, pcap, big, len(big_payload), uart[-1].t, record)
 
 
 if __name__ == "__main__":  # python tests/report/synthetic.py <dir>: build, render, print the report path

@@ -91,7 +91,7 @@ def test_every_criterion_listed_with_not_exercised(report: str) -> None:
     assert len(criteria) >= 29
     for c in criteria:
         assert f'id="crit-{c.id}"' in report, c.id
-    assert "not exercised" in _criterion_block(report, "DEV-ROB-2")
+    assert "not exercised" in _criterion_block(report, "DEV-ROB-1")
     assert "b-fail" in _criterion_block(report, "POP-WIRE-2")
     assert "b-inconclusive" in _criterion_block(report, "POP-TRANS-1")
     assert "b-pass" in _criterion_block(report, "NET-WIRE-2")
@@ -127,7 +127,8 @@ def test_timeline_interleaves_three_sources_in_time_order(report: str, run: Synt
     first_pkt, last_pkt = kinds.index("packet"), len(kinds) - 1 - kinds[::-1].index("packet")
     assert "uart" in kinds[first_pkt:last_pkt] and "transcript" in kinds[first_pkt:last_pkt]
     failing = [r for r in rows if "failing" in r["class"]]
-    assert [r["id"].rsplit("-", 1)[-1] for r in failing] == [str(run.big_frame)]
+    assert [r["id"].split("-tl")[0].rsplit("-", 1)[-1] for r in failing if r["class"].startswith("packet")] \
+        == [str(run.big_frame)]
     assert len([r for r in rows if r["class"].startswith("packet")]) == 13
 
 
@@ -157,12 +158,23 @@ def test_links_are_relative_and_exist(report: str, run: SyntheticRun) -> None:
 def test_moved_run_directory_still_links(run: SyntheticRun, tmp_path: Path) -> None:
     moved = tmp_path / "elsewhere" / run.run_dir.name
     shutil.copytree(run.run_dir, moved)
+    before = _page(write_html_report(run.run_dir).read_text(encoding="utf-8")).rows
+    html = write_html_report(moved).read_text(encoding="utf-8")  # the original still exists
+    page = _page(html)
+    hrefs = [h for h in page.hrefs if not h.startswith("#")]
+    assert any(h.endswith("wire.pcap") for h in hrefs)
+    assert all(not h.startswith("..") and (moved / unquote(h)).is_file() for h in hrefs)
+    assert len(page.rows) == len(before)  # each artifact read once, from the moved copy
     shutil.rmtree(run.run_dir)
     html = write_html_report(moved).read_text(encoding="utf-8")
-    hrefs = [h for h in _page(html).hrefs if not h.startswith("#")]
-    assert any(h.endswith("wire.pcap") for h in hrefs)
-    assert all((moved / unquote(h)).is_file() for h in hrefs)
-    assert 'class="packet failing"' in html
+    assert 'class="packet failing"' in html and len(_page(html).rows) == len(before)
+
+
+def test_cited_uart_line_highlighted_and_linked(report: str, run: SyntheticRun) -> None:
+    key = f"u{round(run.leak_line_t * 1e6)}"
+    rows = [r for r in _page(report).rows if r["id"].endswith(key)]
+    assert len(rows) == 1 and rows[0]["class"] == "uart failing"
+    assert f'href="#{rows[0]["id"]}">t={run.leak_line_t:.6f}</a>' in _criterion_block(report, "DEV-ROB-2")
 
 
 def test_header_figures(report: str) -> None:

@@ -35,7 +35,7 @@ def test_uart_log_directions_and_bad_lines(tmp_path: Path) -> None:
 
 def test_timeline_cap_keeps_failing_packets() -> None:
     packets = [PacketRow(i, 100.0 + i, "c>s", "PA", 10, False, "a:1", "b:2", 0) for i in range(1, 51)]
-    tl = build_timeline([], [], packets, frozenset({45}), limit=10)
+    tl = build_timeline([], [], packets, frozenset({"pkt-45"}), limit=10)
     assert [r.packet for r in tl.rows] == list(range(1, 11)) + [45]
     assert tl.total == 50 and tl.omitted == 39
     assert tl.rel_ms(tl.rows[-1]) == 44000.0
@@ -55,3 +55,28 @@ def test_plot_limit_steps_per_connection() -> None:
     assert svg.count('class="pt over"') == 1 and 'data-packet="9"' in svg
     assert 'class="pt retrans"' in svg
     assert "#9: 130" in svg
+
+
+def test_capture_clock_aligned_on_server_replies(tmp_path: Path) -> None:
+    import dataclasses
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from synthetic import build_run
+
+    from bench.report.artifacts import read_capture
+    from bench.report.clock import align_capture
+    from bench.report.model import _protocol
+
+    run = build_run(tmp_path)
+    cap = read_capture(run.pcap)
+    entries = read_transcript(run.test_dir / "pop3-transcript.txt").records
+    assert align_capture(cap.connections, entries, _protocol) is None  # same clock already
+    later = [dataclasses.replace(e, t=e.t + 7.25) for e in entries]  # a capture 7.25 s behind the host
+    clock = align_capture(cap.connections, later, _protocol)
+    assert clock is not None and clock.matched == 1
+    assert abs(clock.offsets[0] - 7.25) < 0.001
+    shifted = clock.shift(cap.packets)
+    assert [p.index for p in shifted] == [p.index for p in cap.packets]
+    assert abs(shifted[0].t - cap.packets[0].t - clock.offsets[0]) < 1e-9
+    assert "+7249.5 ms" in clock.describe()

@@ -1,0 +1,88 @@
+"""Put a capture's packets on the host clock when the capture keeps its own.
+
+UART logs and transcripts are stamped with ``time.time()``. A capture taken on
+the host's tap is too, but one written by QEMU's user-mode network dump is
+stamped on the emulator's clock, seconds away and drifting. Each connection is
+matched to the server session whose first reply arrives closest to where the
+running offset predicts, and shifted so its first server data segment lines up
+with that reply in the transcript. The report says when it did this.
+"""
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from bench.capture.tcpflow import Connection
+from bench.report.artifacts import PacketRow, TranscriptEntry
+
+THRESHOLD = 0.002  # seconds: offsets below this are taken as the same clock
+WINDOW = 0.15  # seconds: how far a reply may sit from where the running offset predicts it
+BIN = 0.005
+
+
+@dataclass(frozen=True)
+class ClockAlignment:
+    offsets: dict[int, float]  # connection position -> seconds added to its packet times
+    matched: int  # connections matched to a server session
+    total: int
+
+    def shift(self, packets: list[PacketRow]) -> list[PacketRow]:
+        return [replace(p, t=p.t + self.offsets.get(p.connection, 0.0)) for p in packets]
+
+    def describe(self) -> str:
+        ms = sorted(o * 1000 for o in self.offsets.values())
+        span = f"{ms[0]:+.1f} ms" if ms[-1] - ms[0] < 0.05 else f"{ms[0]:+.1f} to {ms[-1]:+.1f} ms"
+        return (f"the capture is not on the host clock: packet times shifted by {span} "
+                f"({self.matched} of {self.total} connections aligned on the server's first reply "
+                "in the transcript, the others by the nearest aligned one)")
+
+
+def _first_replies(entries: list[TranscriptEntry]) -> list[tuple[float, str]]:
+    """(time, server) of each session's first server-to-client record."""
+    first: dict[tuple[str, int], float] = {}
+    for e in entries:
+        if e.direction == "s>c" and e.data:
+            key = (e.server, e.session)
+            first[key] = min(first.get(key, e.t), e.t)
+    return sorted((t, server) for (server, _), t in first.items())
+
+
+def _likeliest_offset(replies: list[float], anchors: list[float]) -> float:
+    """The offset most (reply, anchor) pairs agree on, to ``BIN`` (a histogram of differences)."""
+    replies, anchors = replies[:400], anchors[:400]
+    bins: dict[int, list[float]] = {}
+    for r in replies:
+        for a in anchors:
+            bins.setdefault(round((r - a) / BIN), []).append(r - a)
+    best = max(bins.values(), key=len)
+    return statistics.median(best)
+
+
+def align_capture(connections: list[Connection], entries: list[TranscriptEntry],
+                  protocol: Callable[[Connection], str | None]) -> ClockAlignment | None:
+    """Per-connection offsets onto the transcripts' clock, or None when the clocks already agree."""
+    replies = _first_replies(entries)
+    anchors = [(i, c.s2c.data_segments[0].time, protocol(c)) for i, c in enumerate(connections)
+               if c.s2c.data_segments]
+    if not replies or not anchors:
+        return None
+    anchors.sort(key=lambda a: a[1])
+    used: set[int] = set()
+    offsets: dict[int, float] = {}
+    offset = _likeliest_offset([t for t, _ in replies], [t for _, t, _ in anchors])
+    for i, t, proto in anchors:
+        best = min((j for j, (_, server) in enumerate(replies) if j not in used and proto in (None, server)),
+                   key=lambda j: abs(replies[j][0] - (t + offset)), default=None)
+        if best is None or abs(replies[best][0] - (t + offset)) > WINDOW:
+            continue
+        used.add(best)
+        offset = offsets[i] = replies[best][0] - t
+    if not offsets or abs(statistics.median(offsets.values())) < THRESHOLD:
+        return None
+    matched = len(offsets)
+    known = sorted(offsets)
+    for i, c in enumerate(connections):  # no server data or no session: the nearest matched connection's
+        if i not in offsets:
+            offsets[i] = offsets[min(known, key=lambda k: abs(k - i))]
+    return ClockAlignment(offsets, matched, len(connections))

@@ -148,15 +148,20 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     (void)pcb;
     (void)len;
     if (!c || !c->pcb) return ERR_OK;
-    arm(c); /* the server is taking data */
+    if (len) arm(c); /* the server is taking data: that wait is over */
     if (smtp_session_message_pending(&c->sess) || c->chunk_len)
         return pump(c) ? ERR_ABRT : ERR_OK;
     return ERR_OK;
 }
 
+/* Backup for a write that failed for lack of memory; does not extend the wait. */
 static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 {
-    return on_sent(arg, pcb, 0);
+    smtp_client_t *c = arg;
+    if (!c || !c->pcb || c->pcb != pcb) return ERR_OK;
+    if (smtp_session_message_pending(&c->sess) || c->chunk_len)
+        return pump(c) ? ERR_ABRT : ERR_OK;
+    return ERR_OK;
 }
 
 static void on_err(void *arg, err_t err)

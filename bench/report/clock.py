@@ -33,9 +33,11 @@ class ClockAlignment:
     def describe(self) -> str:
         ms = sorted(o * 1000 for o in self.offsets.values())
         span = f"{ms[0]:+.1f} ms" if ms[-1] - ms[0] < 0.05 else f"{ms[0]:+.1f} to {ms[-1]:+.1f} ms"
-        return (f"the capture is not on the host clock: packet times shifted by {span} "
-                f"({self.matched} of {self.total} connections aligned on the server's first reply "
-                "in the transcript, the others by the nearest aligned one)")
+        rest = "" if self.matched == self.total else \
+            f"; the other {self.total - self.matched} take the offset of the nearest matched connection"
+        return (f"The capture is not on the host clock: packet times shifted by {span} so that each "
+                f"connection's first server reply lines up with the transcript ({self.matched} of {self.total} "
+                f"connections matched{rest})")
 
 
 def _first_replies(entries: list[TranscriptEntry]) -> list[tuple[float, str]]:

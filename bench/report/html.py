@@ -317,15 +317,17 @@ def _test(t: TestView, shown: set[str]) -> str:
                        f"{escape(v.verdict.criterion)}</a></td><td>{escape(v.verdict.subject)}</td>"
                        f"<td>{escape(v.verdict.summary)}</td><td>{ms}</td></tr>")
         out.append("</table>")
-    if t.plot is not None:
-        lims = "; ".join(f"{lim.value} octets ({escape(lim.source)})" for lim in t.plot.limits) or "none known"
-        over = len(t.plot.over)
-        out.append(f"<h3>Client segment payload sizes</h3><div class=legend>"
+    for name, plot in t.plots:
+        lims = "; ".join(f"{lim.value} octets ({escape(lim.source)})" for lim in plot.limits) or "none known"
+        over = len(plot.over)
+        conns = len({p.connection for p in plot.points})
+        out.append(f"<h3>{escape(name)} client segment payload sizes <span class=muted>({plot.total} data segments, "
+                   f"{conns} connection{'s' if conns != 1 else ''})</span></h3><div class=legend>"
                    f'<span><span class="sw" style="background:#0969da"></span>within limit</span>'
                    f'<span><span class="sw" style="background:#cf222e"></span>above limit ({over})</span>'
                    f'<span><span class="sw" style="border:1.5px solid #0969da"></span>retransmission</span>'
                    f'<span><span style="color:#cf222e;font-weight:700">- - -</span> limit: {lims}</span></div>')
-        out.append(render_payload_svg(t.plot))
+        out.append(render_payload_svg(plot))
     if t.timeline is not None:
         out.append(_timeline(t, t.timeline))
     out += [f'<p class="note">{escape(n)}</p>' for n in t.notes]

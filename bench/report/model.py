@@ -133,7 +133,7 @@ class TestView:
     workloads: list[str] = field(default_factory=list)
     window: tuple[float, float] | None = None  # t_start..t_end over its workload runs
     timeline: Timeline | None = None
-    plot: PayloadPlot | None = None
+    plots: list[tuple[str, PayloadPlot]] = field(default_factory=list)  # per protocol: "POP3", "SMTP"
     clock: ClockAlignment | None = None  # set when packet times were moved onto the host clock
     notes: list[str] = field(default_factory=list)  # artifacts that could not be read, caps applied
 
@@ -283,16 +283,26 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
             t.notes.append(f"timeline: {t.timeline.omitted} of {t.timeline.total} events not shown "
                            f"(first {timeline_rows} rows and failing packets kept)")
     if capture is not None and capture.connections:
-        t.plot = _plot(capture, [v.verdict for v in t.verdicts], device)
-        if t.plot.total > len(t.plot.points):
-            t.notes.append(f"plot: {len(t.plot.points)} of {t.plot.total} segments drawn "
-                           "(thinned evenly; every segment above its limit kept)")
+        t.plots = _plots(capture, [v.verdict for v in t.verdicts], device)
+        for name, plot in t.plots:
+            if plot.total > len(plot.points):
+                t.notes.append(f"{name} plot: {len(plot.points)} of {plot.total} segments drawn "
+                               "(thinned evenly; every segment above its limit kept)")
     return t
 
 
-def _plot(capture: Capture, verdicts: list[Verdict], device: dict[str, Any] | None) -> PayloadPlot | None:
-    plot = build_payload_plot(capture.connections, _limit_for(verdicts, device))
-    return plot if plot.points else None
+def _plots(capture: Capture, verdicts: list[Verdict], device: dict[str, Any] | None) -> list[tuple[str, PayloadPlot]]:
+    """One plot per protocol (their limits differ by an order of magnitude), POP3 first."""
+    limit_for = _limit_for(verdicts, device)
+    groups: dict[str, list[Connection]] = {}
+    for conn in capture.connections:
+        groups.setdefault((_protocol(conn) or "other").upper(), []).append(conn)
+    out = []
+    for name in sorted(groups, key=lambda n: ("POP3", "SMTP").index(n) if n in ("POP3", "SMTP") else 2):
+        plot = build_payload_plot(groups[name], limit_for)
+        if plot.points:
+            out.append((name, plot))
+    return out
 
 
 def _note(t: TestView, path: Path, error: str, skipped: int) -> None:

@@ -10,6 +10,7 @@ connection.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from bench.capture.tcpflow import Connection, Direction, StreamLine, line_around, line_at, lines
 
@@ -56,7 +57,7 @@ class Unit:
     end: int
     complete: bool = True  # DATA section: terminating "." line seen
 
-    @property
+    @cached_property
     def verb(self) -> bytes:
         if self.kind == "data":
             return b""

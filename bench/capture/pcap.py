@@ -69,17 +69,22 @@ class TcpPacket(NamedTuple):
 
 def read_frames(path: Path) -> Iterator[Frame]:
     """Every frame of a pcap or pcapng file, in file order."""
+    for t in iter_frames(path):
+        yield Frame._make(t)
+
+
+def iter_frames(path: Path) -> Iterator[tuple[int, float, int, bytes, int]]:
+    """``read_frames`` as plain tuples (index, time, linktype, data, ns): the hot path."""
     data = Path(path).read_bytes()
     magic = data[:4]
     if magic in _PCAP_MAGIC:
-        yield from _pcap_frames(data)
-    elif magic == _PCAPNG_SHB:
-        yield from _pcapng_frames(data)
-    else:
-        raise PcapError(f"{path}: not a pcap or pcapng file (magic {magic.hex()})")
+        return _pcap_frames(data)
+    if magic == _PCAPNG_SHB:
+        return _pcapng_frames(data)
+    raise PcapError(f"{path}: not a pcap or pcapng file (magic {magic.hex()})")
 
 
-def _pcap_frames(data: bytes) -> Iterator[Frame]:
+def _pcap_frames(data: bytes) -> Iterator[tuple[int, float, int, bytes, int]]:
     endian, scale = _PCAP_MAGIC[data[:4]]
     mult = 1000 if scale == 1e-6 else 1
     if len(data) < 24:
@@ -92,12 +97,11 @@ def _pcap_frames(data: bytes) -> Iterator[Frame]:
         sec, frac, incl, _orig = unpack(data, off)
         off += 16
         index += 1
-        yield Frame(index, sec + frac * scale, linktype, data[off:off + incl],
-                    sec * 1_000_000_000 + frac * mult)
+        yield (index, sec + frac * scale, linktype, data[off:off + incl], sec * 1_000_000_000 + frac * mult)
         off += incl
 
 
-def _pcapng_frames(data: bytes) -> Iterator[Frame]:
+def _pcapng_frames(data: bytes) -> Iterator[tuple[int, float, int, bytes, int]]:
     off, end, index = 0, len(data), 0
     endian = "<"
     ifaces: list[tuple[int, float]] = []  # (linktype, seconds per tick)
@@ -121,12 +125,12 @@ def _pcapng_frames(data: bytes) -> Iterator[Frame]:
             ticks = (hi << 32) | lo
             ns_per = round(tick * 1e9)
             ns = ticks * ns_per if ns_per >= 1 and abs(ns_per - tick * 1e9) < 1e-6 else round(ticks * tick * 1e9)
-            yield Frame(index, ticks * tick, linktype, data[body + 20:body + 20 + cap], ns)
+            yield (index, ticks * tick, linktype, data[body + 20:body + 20 + cap], ns)
         elif btype == 3:  # simple packet
             orig = struct.unpack_from(endian + "I", data, body)[0]
             cap = min(orig, blen - 16)
             index += 1
-            yield Frame(index, 0.0, ifaces[0][0], data[body + 4:body + 4 + cap], 0)
+            yield (index, 0.0, ifaces[0][0], data[body + 4:body + 4 + cap], 0)
         off += blen
 
 

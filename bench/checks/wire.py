@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.capture.dialogue import (Dialogue, Unit, pipelining_advertised, pop3_dialogue, smtp_dialogue,
                                     smtp_transactions)
-from bench.capture.tcpflow import Connection, Segment, StreamLine, line_around
+from bench.capture.tcpflow import Connection, Segment, StreamLine, gc_paused, line_around
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, inconclusive, judge
 
 MAX_PACKETS_CITED = 50
@@ -456,6 +456,7 @@ def check_wire(conns: Connections, limits: WireLimits, artifact: Path | None = N
     """Run the wire checks (all, or the named ``criteria``) over the device's connections."""
     conns = [conns] if isinstance(conns, Connection) else list(conns)
     out: list[Verdict] = []
-    for cid in (criteria or ALL_CHECKS):
-        out.extend(ALL_CHECKS[cid](conns, limits, artifact))
+    with gc_paused():
+        for cid in (criteria or ALL_CHECKS):
+            out.extend(ALL_CHECKS[cid](conns, limits, artifact))
     return out

@@ -219,6 +219,19 @@ smtp_start_t smtp_client_mail_send(smtp_client_t *c, const ip_addr_t *server, ui
 
 void smtp_client_poll(smtp_client_t *c)
 {
-    if (c->active && (int32_t)(sys_now() - c->deadline) >= 0)
-        fail(c, "timeout", "no answer from the server");
+    if (!c->active || (int32_t)(sys_now() - c->deadline) < 0) return;
+    /* A server that stopped reading leaves message data queued: a FIN would
+     * wait behind it for minutes of retransmissions, holding the PCB and its
+     * buffers. Reset that connection; any other timeout closes with FIN. */
+    if (c->pcb && (c->pcb->unsent || c->pcb->unacked)) {
+        struct tcp_pcb *pcb = c->pcb;
+        c->pcb = NULL;
+        tcp_arg(pcb, NULL);
+        tcp_recv(pcb, NULL);
+        tcp_sent(pcb, NULL);
+        tcp_err(pcb, NULL);
+        tcp_poll(pcb, NULL, 0);
+        tcp_abort(pcb);
+    }
+    fail(c, "timeout", "no answer from the server");
 }

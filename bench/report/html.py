@@ -183,9 +183,11 @@ def _verdict_card(view: VerdictView, shown: set[str], show_test: bool = True) ->
         out.append("<table><tr><th>measurement</th><th>measured</th><th>allowed</th><th></th></tr>")
         out += [_measurement_row(m) for m in v.measurements]
         out.append("</table>")
-    for e, link in zip(v.evidence, view.evidence_links or [None] * len(v.evidence)):
+    for i, e in enumerate(v.evidence):
+        link = view.evidence_links[i] if i < len(view.evidence_links) else None
+        keys = view.evidence_keys[i] if i < len(view.evidence_keys) else evidence_keys(e)
         loc = escape(e.locator)
-        line_keys = [k for k in evidence_keys(e) if not k.startswith("pkt-") and k in shown]
+        line_keys = [k for k in keys if not k.startswith("pkt-") and k in shown]
         if line_keys:  # a UART or transcript line on the timeline
             loc = f'<a href="#{escape(view.test.anchor)}-{line_keys[0]}">{loc}</a>'
         where = [f'<span class="src">{escape(e.source)}</span>', f'<span class="loc">{loc}</span>']

@@ -94,6 +94,7 @@ class VerdictView:
     test: TestView
     number: int  # position in the test, from 1 (anchors)
     evidence_links: list[Link | None] = field(default_factory=list)  # one per evidence item
+    evidence_keys: list[list[str]] = field(default_factory=list)  # one per evidence item: timeline rows it cites
 
     @property
     def anchor(self) -> str:
@@ -139,9 +140,9 @@ class TestView:
 
     @property
     def cited_keys(self) -> frozenset[str]:
-        """Timeline keys (``row_key``) of the packets and lines that failed verdicts cite."""
+        """Timeline keys (``TimelineRow.key``) of the packets and lines that failed verdicts cite."""
         return frozenset(k for v in self.verdicts if v.verdict.outcome is Outcome.FAIL
-                         for e in v.verdict.evidence for k in evidence_keys(e))
+                         for keys in v.evidence_keys for k in keys)
 
     @property
     def worst(self) -> Outcome | None:
@@ -273,6 +274,9 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
     if capture is not None and capture.error:
         t.notes.append(f"{capture.path.name}: {capture.error}")
     packets = capture.packets if capture else []
+    device_lines = sorted(u.t for u in uart_lines if u.direction == "dev")
+    for v in t.verdicts:
+        v.evidence_keys = [evidence_keys(e, device_lines) for e in v.verdict.evidence]
     if capture is not None and packets and entries:
         t.clock = align_capture(capture.connections, entries, _protocol)
         if t.clock is not None:

@@ -6,6 +6,7 @@ still kept, so the evidence is always on the page).
 """
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from bench.report.artifacts import PacketRow, TranscriptEntry, UartLine
 Source = Literal["uart", "transcript", "packet"]
 _ORDER: dict[str, int] = {"uart": 0, "transcript": 1, "packet": 2}
 MAX_TEXT = 240  # characters of one row's text shown
+UART_SLACK = 1.0  # seconds between a device line and the end of the operation it answered
 _T = re.compile(r"\bt=(\d+\.\d+)")
 
 
@@ -38,12 +40,21 @@ class TimelineRow:
         return f"{self.source[0]}{round(self.t * 1e6)}"
 
 
-def evidence_keys(e: Evidence) -> list[str]:
-    """The timeline keys one piece of evidence points at: its packets, or its ``t=`` locator."""
+def evidence_keys(e: Evidence, device_lines: list[float] | None = None) -> list[str]:
+    """The timeline keys one piece of evidence points at: its packets, or the line its ``t=`` locator names.
+
+    A UART locator is the time the agent operation ended, just after the device's answer was logged:
+    it names the latest device line (times in ``device_lines``, sorted) at or before it, within a second.
+    """
     keys = [f"pkt-{p}" for p in e.packets]
     m = _T.search(e.locator)
     if m and e.source in ("uart", "transcript"):
-        keys.append(f"{e.source[0]}{round(float(m.group(1)) * 1e6)}")
+        t = float(m.group(1))
+        if e.source == "uart" and device_lines:
+            i = bisect.bisect_right(device_lines, t + 1e-6) - 1
+            if i >= 0 and t - device_lines[i] < UART_SLACK:
+                t = device_lines[i]
+        keys.append(f"{e.source[0]}{round(t * 1e6)}")
     return keys
 
 

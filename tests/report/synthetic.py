@@ -39,7 +39,7 @@ class SyntheticRun:
     pcap: Path
     big_frame: int  # the client segment above POP3_PAYLOAD
     big_size: int
-    leak_line_t: float  # the UART line a failed DEV-ROB-2 verdict cites
+    leak_line_t: float  # the UART line a failed DEV-ROB-2 verdict cites (by the op's end time, just after)
     record: RunRecord
 
 
@@ -120,7 +120,8 @@ def build_run(root: Path) -> SyntheticRun:
                    (Evidence("transcript", "line 3", "USER alice", test_dir / "pop3-transcript.txt"),))
     trans = Verdict("POP-TRANS-1", Outcome.INCONCLUSIVE, "the device's STAT answer is not in the UART log")
     leak = Verdict("DEV-ROB-2", Outcome.FAIL, "heap below its baseline after the session",
-                   (Evidence("uart", f"t={uart[-1].t:.6f}", "ok mem heap=40960 pool=12", test_dir / "uart.log"),),
+                   (Evidence("uart", f"t={uart[-1].t + 0.00015:.6f}", "ok mem heap=40960 pool=12",  # the op's end
+                             test_dir / "uart.log"),),
                    (Measurement("heap lost", 8192, 0, "<=", "octets"),))
     test.verdicts = [*wire, pop_wire_1, auth, trans, leak]
     test.artifacts = [{"workload": "pop3-user-pass", "directory": str(test_dir), "pcap": str(pcap),

@@ -174,7 +174,8 @@ def test_cited_uart_line_highlighted_and_linked(report: str, run: SyntheticRun) 
     key = f"u{round(run.leak_line_t * 1e6)}"
     rows = [r for r in _page(report).rows if r["id"].endswith(key)]
     assert len(rows) == 1 and rows[0]["class"] == "uart failing"
-    assert f'href="#{rows[0]["id"]}">t={run.leak_line_t:.6f}</a>' in _criterion_block(report, "DEV-ROB-2")
+    assert f'href="#{rows[0]["id"]}">t={run.leak_line_t + 0.00015:.6f}</a>' in _criterion_block(report, "DEV-ROB-2")
+    assert sum("failing" in r["class"] for r in _page(report).rows if r["class"].startswith("uart")) == 1
 
 
 def test_header_figures(report: str) -> None:

@@ -76,7 +76,8 @@ cursor:pointer;list-style:none;align-items:baseline}
 details.test.failed>summary{background:var(--fail-bg)}
 .test-body{padding:4px 14px 14px}
 .links a,.meta a{margin-right:12px;white-space:nowrap}
-.vt td{font-size:13px}.vt td.mono{white-space:nowrap}
+.vt{width:100%}.vt td{font-size:13px}.vt td.mono{white-space:nowrap}.vt td:nth-child(3){width:24%}
+.vt td:nth-child(5){width:30%;min-width:280px}
 .plot{max-width:100%;height:auto;border:1px solid var(--line);background:#fff}
 .plot .plot-bg{fill:#fff}.plot .grid{stroke:#eaeef2}.plot .tick{font:11px sans-serif;fill:#57606a}
 .plot .axis{font:12px sans-serif;fill:#24292f}.plot .limit{stroke:var(--fail);stroke-width:2;stroke-dasharray:6 4}
@@ -160,7 +161,7 @@ def _measurement_row(m: Measurement) -> str:
             f"<td class=num>{escape(allowed)} {unit if m.limit is not None else ''}</td><td>{mark}</td></tr>")
 
 
-def _packets(view: VerdictView, packets: Iterable[int], shown: set[str]) -> str:
+def _packets(view: VerdictView, packets: Iterable[int], shown: dict[str, float]) -> str:
     out = []
     for p in packets:
         if f"pkt-{p}" in shown:
@@ -170,7 +171,7 @@ def _packets(view: VerdictView, packets: Iterable[int], shown: set[str]) -> str:
     return ", ".join(out)
 
 
-def _verdict_card(view: VerdictView, shown: set[str], show_test: bool = True) -> str:
+def _verdict_card(view: VerdictView, shown: dict[str, float], show_test: bool = True) -> str:
     v = view.verdict
     head = [_badge(v.outcome), f'<span class="cid">{escape(v.criterion)}</span>']
     if show_test:
@@ -189,7 +190,8 @@ def _verdict_card(view: VerdictView, shown: set[str], show_test: bool = True) ->
         loc = escape(e.locator)
         line_keys = [k for k in keys if not k.startswith("pkt-") and k in shown]
         if line_keys:  # a UART or transcript line on the timeline
-            loc = f'<a href="#{escape(view.test.anchor)}-{line_keys[0]}">{loc}</a>'
+            loc = (f'<a href="#{escape(view.test.anchor)}-{line_keys[0]}">{loc}</a> '
+                   f'<span class="muted">({shown[line_keys[0]]:.1f} ms on the timeline)</span>')
         where = [f'<span class="src">{escape(e.source)}</span>', f'<span class="loc">{loc}</span>']
         if link is not None:
             where.append("in " + _a(link))
@@ -214,7 +216,6 @@ def _header(m: ReportModel) -> str:
            f"<div><b>finished</b>{_when(m.finished)}"
            + (f" <span class=muted>({m.finished - m.started:.1f} s)</span>" if m.finished and m.started else "")
            + "</div>",
-           f"<div><b>run directory</b><span class=mono>{escape(m.run_dir.name)}</span></div>",
            "<div><b>files</b>" + (" ".join(_a(lk) for lk in m.links) or "—") + "</div>",
            "</div>"]
     vt, tt = m.verdict_totals, m.test_totals
@@ -252,7 +253,7 @@ def _header(m: ReportModel) -> str:
     return "".join(out)
 
 
-def _criteria(m: ReportModel, shown: dict[str, set[str]]) -> str:
+def _criteria(m: ReportModel, shown: dict[str, dict[str, float]]) -> str:
     source = f" from {escape(m.catalogue_source.name)}" if m.catalogue_source else ""
     out = ['<h2 id="criteria">Verdicts by criterion<span class="toolbar">'
            '<button onclick="setAll(\'details.crit\',true)">expand all</button>'
@@ -270,7 +271,7 @@ def _criteria(m: ReportModel, shown: dict[str, set[str]]) -> str:
     return "".join(out)
 
 
-def _criterion_row(row: CriterionRow, shown: dict[str, set[str]]) -> str:
+def _criterion_row(row: CriterionRow, shown: dict[str, dict[str, float]]) -> str:
     w = row.worst
     c = row.counts
     counts = ", ".join(f"{c[o]} {o.value}" for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.PASS) if c[o])
@@ -284,12 +285,12 @@ def _criterion_row(row: CriterionRow, shown: dict[str, set[str]]) -> str:
         return f'<details class="crit none" id="crit-{cid}">{summary}</details>'
     ordered = sorted(row.verdicts, key=lambda v: ({Outcome.FAIL: 0, Outcome.INCONCLUSIVE: 1}.get(
         v.verdict.outcome, 2), v.test.anchor, v.number))
-    body = "".join(_verdict_card(v, shown.get(v.test.anchor, set())) for v in ordered)
+    body = "".join(_verdict_card(v, shown.get(v.test.anchor, {})) for v in ordered)
     opened = " open" if w is Outcome.FAIL else ""
     return f'<details class="crit {_cls(w)}" id="crit-{cid}"{opened}>{summary}<div class="crit-body">{body}</div></details>'
 
 
-def _test(t: TestView, shown: set[str]) -> str:
+def _test(t: TestView, shown: dict[str, float]) -> str:
     counts = ", ".join(f"{n} {o.value}" for o, n in sorted(
         ((o, sum(1 for v in t.verdicts if v.verdict.outcome is o)) for o in Outcome), key=lambda x: x[0].value) if n)
     failed = t.outcome in ("failed", "error")
@@ -365,7 +366,10 @@ def _timeline(t: TestView, tl: Timeline) -> str:
 
 
 def render_html(m: ReportModel) -> str:
-    shown = {t.anchor: {r.key for r in t.timeline.rows} if t.timeline else set() for t in m.tests}
+    shown: dict[str, dict[str, float]] = {}  # test anchor -> timeline key -> ms on its timeline
+    for t in m.tests:
+        tl = t.timeline
+        shown[t.anchor] = {} if tl is None else {r.key: tl.rel_ms(r) for r in reversed(tl.rows)}
     tests = "".join(_test(t, shown[t.anchor]) for t in m.tests) or '<p class="muted">No tests recorded.</p>'
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Bench report {escape(m.run_id)}</title>"

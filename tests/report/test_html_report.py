@@ -190,3 +190,15 @@ def test_annotated_pcapng_linked_when_present(run: SyntheticRun) -> None:
     (run.test_dir / "wire-annotated.pcapng").write_bytes(b"\x0a\x0d\x0d\x0a")
     html = write_html_report(run.run_dir).read_text(encoding="utf-8")
     assert 'href="test_user_pass_login/wire-annotated.pcapng"' in html
+
+
+def test_broken_artifacts_are_noted_not_fatal(run: SyntheticRun) -> None:
+    run.pcap.write_bytes(b"not a capture at all")
+    with (run.test_dir / "pop3-transcript.txt").open("a") as f:
+        f.write("1700000000.5 1 c>s this is not a bytes literal\n")
+    html = write_html_report(run.run_dir).read_text(encoding="utf-8")
+    assert "wire.pcap: PcapError" in html
+    assert "pop3-transcript.txt: 1 line(s) not in the expected format" in html
+    rows = _page(html).rows
+    assert rows and {r["class"].split()[0] for r in rows} == {"uart", "transcript"}
+    assert 'class="plot"' not in html

@@ -5,6 +5,7 @@
  * every path that ends the session. */
 #include "pop3_client.h"
 #include "lwip/sys.h"
+#include "tcp_linger.h"
 #include <string.h>
 
 static void arm(pop3_client_t *c) { c->deadline = sys_now() + c->timeout_ms; }
@@ -14,16 +15,7 @@ static int drop_pcb(pop3_client_t *c)
     struct tcp_pcb *pcb = c->pcb;
     if (!pcb) return 0;
     c->pcb = NULL;
-    tcp_arg(pcb, NULL);
-    tcp_recv(pcb, NULL);
-    tcp_sent(pcb, NULL);
-    tcp_err(pcb, NULL);
-    tcp_poll(pcb, NULL, 0);
-    if (tcp_close(pcb) != ERR_OK) {
-        tcp_abort(pcb);
-        return 1;
-    }
-    return 0;
+    return tcp_linger_close(pcb);
 }
 
 /* The step ended: close if the session is over, then report. */

@@ -17,29 +17,21 @@
  * segment); a write is never above SMTP_CLIENT_PAYLOAD nor the MSS. */
 #include "smtp_client.h"
 #include "lwip/sys.h"
+#include "tcp_linger.h"
 #include <string.h>
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
 
 static void arm(smtp_client_t *c) { c->deadline = sys_now() + c->timeout_ms; }
 
-/* Detach and close the PCB (FIN); abort only if lwIP cannot queue the FIN.
+/* Hand the PCB to tcp_linger_close (FIN, then drain until the server's FIN).
  * Returns 1 if the PCB was aborted (the caller in a callback returns ERR_ABRT). */
 static int drop_pcb(smtp_client_t *c)
 {
     struct tcp_pcb *pcb = c->pcb;
     if (!pcb) return 0;
     c->pcb = NULL;
-    tcp_arg(pcb, NULL);
-    tcp_recv(pcb, NULL);
-    tcp_sent(pcb, NULL);
-    tcp_err(pcb, NULL);
-    tcp_poll(pcb, NULL, 0);
-    if (tcp_close(pcb) != ERR_OK) {
-        tcp_abort(pcb);
-        return 1;
-    }
-    return 0;
+    return tcp_linger_close(pcb);
 }
 
 /* End of the mail: close, then report. */

@@ -80,7 +80,12 @@ class BenchSession:
         assert self.target is not None
         runner = WorkloadRunner(device, self.config, self.target.tap)
         evidence = runner.run(workload, self.run_dir / name)
-        return evidence, judge_run(evidence)
+        verdicts = judge_run(evidence)
+        if evidence.pcap is not None and evidence.pcap.exists() and any(not v.passed for v in verdicts):
+            from bench.capture.annotate import annotate
+
+            evidence.annotated = annotate(evidence.pcap, verdicts)
+        return evidence, verdicts
 
 
 @contextlib.contextmanager

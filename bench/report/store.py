@@ -68,6 +68,7 @@ class TestRecord:
                 "workload": evidence.workload.name,
                 "directory": str(evidence.directory),
                 "pcap": str(evidence.pcap) if evidence.pcap else None,
+                "annotated_pcap": str(evidence.annotated) if evidence.annotated else None,
                 "uart_log": str(evidence.uart_log) if evidence.uart_log else None,
                 "transcripts": [str(p) for p in sorted(evidence.directory.glob("*-transcript.txt"))],
                 "t_start": evidence.t_start,

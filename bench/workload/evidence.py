@@ -32,6 +32,7 @@ class RunEvidence:
     smtp: Transcript | None = None
     pop3: Transcript | None = None
     pcap: Path | None = None
+    annotated: Path | None = None  # pcapng whose failing packets carry criterion comments
     memory_before: MemoryStatus | None = None
     memory_after: MemoryStatus | None = None
     healthy_after: bool = True  # the device still answered after the workload

@@ -303,7 +303,8 @@ def _test(t: TestView, shown: dict[str, float]) -> str:
         out.append("<div>criteria: " + ", ".join(f'<a href="#crit-{escape(c)}" class="cid">{escape(c)}</a>'
                                                  for c in t.criteria) + "</div>")
     if t.workloads:
-        out.append(f"<div>workloads: {escape(', '.join(t.workloads))}</div>")
+        when = f" <span class=muted>(from {_when_ms(t.window[0])} to {_when_ms(t.window[1])})</span>" if t.window else ""
+        out.append(f"<div>workloads: {escape(', '.join(t.workloads))}{when}</div>")
     out.append('<div class="links">files: ' + (" ".join(_a(lk) for lk in t.links) or
                                                 '<span class="muted">none recorded</span>') + "</div>")
     if t.error:

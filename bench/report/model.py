@@ -80,6 +80,19 @@ class Linker:
             candidates.append(p)
         return next((c for c in candidates if c.is_file()), None)
 
+    def locate_dir(self, path: str | Path) -> Path | None:
+        """A recorded directory, under this run directory when it was moved."""
+        p = Path(path)
+        if self.recorded is not None and p.is_absolute():
+            try:
+                moved = self.run_dir / p.relative_to(self.recorded)
+                if moved.is_dir():
+                    return moved.resolve()
+            except ValueError:
+                pass
+        p = p if p.is_absolute() else self.run_dir / p
+        return p.resolve() if p.is_dir() else None
+
     def link(self, path: str | Path | None, label: str | None = None) -> Link | None:
         found = self.locate(path)
         if found is None:
@@ -214,6 +227,42 @@ def _protocol(conn: Connection) -> str | None:
     return "pop3" if port in (110, 995) else "smtp" if port in (25, 465, 587, 2525) else None
 
 
+def _artifact_files(arts: list[dict[str, Any]], test_dir: Path,
+                    linker: Linker) -> tuple[list[Path], list[Path], list[Path]]:
+    """The test's captures, UART logs and transcripts that exist, each once: those the record names,
+    plus what lies in its directories (several workload runs of a test share one, and the annotated
+    pcapng is not in the record)."""
+    pcaps: list[Any] = []
+    uarts: list[Any] = []
+    transcripts: list[Any] = []
+    bases = [test_dir] if test_dir.is_dir() else []
+    for a in arts:
+        pcaps.append(a.get("pcap"))
+        uarts.append(a.get("uart_log"))
+        transcripts += a.get("transcripts", [])
+        recorded = a.get("directory")
+        if recorded:
+            base = linker.locate_dir(recorded)
+            if base is not None and base not in bases:
+                bases.append(base)
+    for base in bases:
+        pcaps += [base / "wire.pcap", *sorted(base.glob("*.pcapng"))]
+        uarts.append(base / "uart.log")
+        transcripts += sorted(base.glob("*-transcript.txt"))
+    seen: set[Path] = set()
+
+    def found(paths: list[Any]) -> list[Path]:
+        out = []
+        for p in paths:
+            loc = linker.locate(p)
+            if loc is not None and loc.resolve() not in seen:
+                seen.add(loc.resolve())
+                out.append(loc)
+        return out
+
+    return found(pcaps), found(uarts), found(transcripts)
+
+
 def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any] | None,
                timeline_rows: int) -> TestView:
     nodeid = d.get("nodeid", f"test {i}")
@@ -229,31 +278,7 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
     ends = [a["t_end"] for a in arts if a.get("t_end")]
     if starts and ends:
         t.window = (min(starts), max(ends))
-    # the files, each once (several workload runs of a test share its directory)
-    pcaps, uarts, transcripts = [], [], []
-    for a in arts:
-        pcaps.append(a.get("pcap"))
-        uarts.append(a.get("uart_log"))
-        transcripts += a.get("transcripts", [])
-    test_dir = linker.run_dir / dirname
-    dirs = [linker.locate(Path(a["directory"]) / "uart.log") for a in arts if a.get("directory")]
-    for base in {p.parent for p in dirs if p} | ({test_dir} if test_dir.is_dir() else set()):
-        pcaps.append(base / "wire.pcap")
-        uarts.append(base / "uart.log")
-        transcripts += sorted(base.glob("*-transcript.txt"))
-        pcaps += sorted(base.glob("*.pcapng"))
-    seen: set[Path] = set()
-
-    def found(paths: list[Any]) -> list[Path]:
-        out = []
-        for p in paths:
-            loc = linker.locate(p)
-            if loc is not None and loc.resolve() not in seen:
-                seen.add(loc.resolve())
-                out.append(loc)
-        return out
-
-    pcap_files, uart_files, transcript_files = found(pcaps), found(uarts), found(transcripts)
+    pcap_files, uart_files, transcript_files = _artifact_files(arts, linker.run_dir / dirname, linker)
     for p in pcap_files + uart_files + transcript_files:
         link = linker.link(p)
         if link:

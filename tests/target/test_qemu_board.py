@@ -1,0 +1,88 @@
+"""The emulated board's failure paths with real QEMU: a hung CPU, a crashed
+emulator, a missing image, Ctrl-C mid-run. Nothing may be left running."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.agent.client import AgentLost, AgentTimeout
+from bench.config import load_target, project_root
+from bench.session import BenchSession, bench_session
+from bench.target.protocols import TargetError
+
+CFG = load_target("mps2-an385")
+
+
+def qemu_pids(marker: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[BenchSession]:
+    with bench_session(CFG, tmp_path) as s:
+        s.boot()
+        yield s
+    assert not qemu_pids(str(tmp_path)), "QEMU outlived its session"
+
+
+def test_boot_banner_and_identity(session: BenchSession) -> None:
+    info = session.device.info
+    assert info is not None and info.board == "mps2-an385" and info.limits.pop3_payload == 120
+    assert session.boots[0].banner - session.boots[0].started < 5
+
+
+def test_hung_cpu_times_out_and_session_reboots(session: BenchSession) -> None:
+    qemu = session.target.board.qemu  # type: ignore[union-attr]
+    qemu.command("stop")  # the CPU stops executing: the firmware is "hung"
+    with pytest.raises(AgentTimeout, match="hello"):
+        session.device.agent.request("hello", timeout=0.5)
+    qemu.command("cont")
+    qemu.command("stop")
+    device = session.healthy_device()  # unresponsive -> rebooted
+    assert [b.reason for b in session.boots] == ["session start", "device unresponsive"]
+    assert device.responsive()
+
+
+def test_crashed_emulator_is_reported_and_replaced(session: BenchSession) -> None:
+    qemu = session.target.board.qemu  # type: ignore[union-attr]
+    os.kill(qemu.proc.pid, signal.SIGKILL)
+    qemu.proc.wait(5)
+    with pytest.raises(AgentLost):
+        session.device.agent.request("hello", timeout=2)
+    assert not session.target.board.alive()
+    session.healthy_device()
+    assert session.boots[-1].reason == "board gone" and session.device.responsive()
+
+
+def test_missing_image_is_a_clear_error(tmp_path: Path) -> None:
+    with bench_session(CFG, tmp_path, image=tmp_path / "nope.elf") as s:
+        with pytest.raises(TargetError, match="nope.elf not found"):
+            s.boot()
+
+
+def test_ctrl_c_mid_run_leaves_nothing_behind(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", str(project_root() / "tests" / "acceptance" / "test_robustness.py"),
+         "-k", "soak", "-q", "-p", "no:cacheprovider", "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not qemu_pids(str(run_dir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert qemu_pids(str(run_dir)), "the run never started QEMU"
+    time.sleep(1.0)  # mid-workload
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert b"KeyboardInterrupt" in out or b"Interrupted" in out
+    time.sleep(0.5)
+    assert not qemu_pids(str(run_dir)), "QEMU left running after Ctrl-C"

@@ -114,12 +114,14 @@ def _net_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> 
     hdr = 40 if v6 else 20
     failures: list[Evidence] = []
     syns = [s for s in conn.c2s.segments if s.flags == "S"]
-    for s in syns:
-        if s.mss is None:
-            failures.append(packet_evidence([s.index], "SYN carries no MSS option", artifact))
-        elif s.mss > syn_limit:
-            failures.append(packet_evidence(
-                [s.index], f"SYN MSS {s.mss} > MTU {limits.mtu} - {60 if v6 else 40} = {syn_limit}", artifact))
+    no_mss = [s.index for s in syns if s.mss is None]
+    if no_mss:
+        failures.append(packet_evidence(no_mss, "SYN carries no MSS option", artifact))
+    big_syn = [s for s in syns if s.mss is not None and s.mss > syn_limit]
+    if big_syn:  # a retransmitted SYN repeats the same fault: one evidence for all copies
+        failures.append(packet_evidence(
+            [s.index for s in big_syn],
+            f"SYN MSS {big_syn[0].mss} > MTU {limits.mtu} - {60 if v6 else 40} = {syn_limit}", artifact))
     peer, why = _peer_mss(conn, limits)
     data = _client_data(conn)
     big = [s for s in data if s.payload_len > peer]

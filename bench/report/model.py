@@ -227,6 +227,17 @@ def _protocol(conn: Connection) -> str | None:
     return "pop3" if port in (110, 995) else "smtp" if port in (25, 465, 587, 2525) else None
 
 
+def _kind(path: Path) -> str:
+    """A link label naming what the file is."""
+    if path.suffix == ".pcapng":
+        return f"annotated capture ({path.name})"
+    if path.suffix == ".pcap":
+        return f"capture ({path.name})"
+    if path.name.endswith("-transcript.txt"):
+        return f"{path.name.split('-transcript')[0].upper()} transcript ({path.name})"
+    return f"UART log ({path.name})" if path.suffix == ".log" else path.name
+
+
 def _artifact_files(arts: list[dict[str, Any]], test_dir: Path,
                     linker: Linker) -> tuple[list[Path], list[Path], list[Path]]:
     """The test's captures, UART logs and transcripts that exist, each once: those the record names,
@@ -237,7 +248,7 @@ def _artifact_files(arts: list[dict[str, Any]], test_dir: Path,
     transcripts: list[Any] = []
     bases = [test_dir] if test_dir.is_dir() else []
     for a in arts:
-        pcaps.append(a.get("pcap"))
+        pcaps += [a.get("pcap"), a.get("annotated_pcap")]
         uarts.append(a.get("uart_log"))
         transcripts += a.get("transcripts", [])
         recorded = a.get("directory")
@@ -280,7 +291,7 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
         t.window = (min(starts), max(ends))
     pcap_files, uart_files, transcript_files = _artifact_files(arts, linker.run_dir / dirname, linker)
     for p in pcap_files + uart_files + transcript_files:
-        link = linker.link(p)
+        link = linker.link(p, _kind(p))
         if link:
             t.links.append(link)
     # the timeline and plot read the plain capture (the annotated pcapng holds the same frames)

@@ -152,7 +152,8 @@ def test_links_are_relative_and_exist(report: str, run: SyntheticRun) -> None:
         assert not u.scheme and not u.netloc and not h.startswith("/"), h
         assert (run.run_dir / unquote(u.path)).is_file(), h
     names = {Path(unquote(h)).name for h in hrefs}
-    assert {"wire.pcap", "uart.log", "pop3-transcript.txt", "verdicts.json", "uart-session.log"} <= names
+    assert {"wire.pcap", "wire.annotated.pcapng", "uart.log", "pop3-transcript.txt", "verdicts.json",
+            "uart-session.log"} <= names
 
 
 def test_moved_run_directory_still_links(run: SyntheticRun, tmp_path: Path) -> None:
@@ -186,10 +187,14 @@ def test_header_figures(report: str) -> None:
     assert "TimeoutError: device did not answer &lt;hello&gt;" in report
 
 
-def test_annotated_pcapng_linked_when_present(run: SyntheticRun) -> None:
-    (run.test_dir / "wire-annotated.pcapng").write_bytes(b"\x0a\x0d\x0d\x0a")
+def test_annotated_pcapng_linked(report: str, run: SyntheticRun) -> None:
+    assert '<a href="test_user_pass_login/wire.annotated.pcapng">annotated capture (wire.annotated.pcapng)</a>' \
+        in report
+    # one found only in the test directory (not in the record) is linked too
+    (run.test_dir / "other.pcapng").write_bytes(b"\x0a\x0d\x0d\x0a")
     html = write_html_report(run.run_dir).read_text(encoding="utf-8")
-    assert 'href="test_user_pass_login/wire-annotated.pcapng"' in html
+    assert 'href="test_user_pass_login/other.pcapng"' in html
+    assert 'class="packet failing"' in html  # the timeline still reads the plain capture
 
 
 def test_broken_artifacts_are_noted_not_fatal(run: SyntheticRun) -> None:

@@ -79,7 +79,12 @@ class BenchSession:
         device = self.healthy_device()
         assert self.target is not None
         runner = WorkloadRunner(device, self.config, self.target.tap)
-        evidence = runner.run(workload, self.run_dir / name)
+        directory = self.run_dir / name
+        for k in range(2, 1000):  # several workloads in one test: one folder each
+            if not directory.exists():
+                break
+            directory = self.run_dir / f"{name}-{k}"
+        evidence = runner.run(workload, directory)
         verdicts = judge_run(evidence)
         if evidence.pcap is not None and evidence.pcap.exists() and any(not v.passed for v in verdicts):
             from bench.capture.annotate import annotate

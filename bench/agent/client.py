@@ -22,6 +22,7 @@ from bench.agent.codec import (
     Unsolicited,
     format_request,
     parse_line,
+    redact,
 )
 from bench.agent.uartlog import UartLog, UartRecord
 
@@ -131,7 +132,7 @@ class AgentClient:
         """Send a request without waiting for its reply (``sys.reset`` has none); returns its tag."""
         tag = next(self._tags)
         line = format_request(tag, verb, args)
-        self.log.add(UartRecord(time.time(), "host", line[:-1]))
+        self.log.add(UartRecord(time.time(), "host", redact(line[:-1])))
         try:
             self.port.write(line)
         except (serial.SerialException, OSError) as exc:

@@ -47,6 +47,15 @@ def format_request(tag: str, verb: str, args: dict[str, bytes | str | int]) -> b
     return line
 
 
+SECRET_KEYS = frozenset({"pass"})
+_SECRET = re.compile(rb"(?<= )(" + b"|".join(k.encode() for k in SECRET_KEYS) + rb")=[^ \n]*")
+
+
+def redact(line: bytes) -> bytes:
+    """A request line as logs may show it: secret values replaced by asterisks."""
+    return _SECRET.sub(rb"\1=********", line)
+
+
 def _fields(tokens: list[bytes]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for tok in tokens:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from bench.agent.client import AgentClient, Banner
-from bench.agent.codec import Reply
+from bench.agent.codec import SECRET_KEYS, Reply
 
 BODY_CHUNK = 288  # bytes per smtp.body line: 384 base64 chars, well inside 512
 _DEFAULT_TIMEOUT_MS = 10_000
@@ -95,9 +95,6 @@ class OpResult:
         return f"{self.verb} -> {status} {detail}".strip()
 
 
-_SECRET_KEYS = frozenset({"pass"})
-
-
 @dataclass
 class Device:
     agent: AgentClient
@@ -136,7 +133,7 @@ class Device:
         if timeout_ms is not None:
             args["timeout_ms"] = timeout_ms
         wait = (timeout_ms or _DEFAULT_TIMEOUT_MS) / 1000 + 3.0
-        shown = {k: ("********" if k in _SECRET_KEYS else str(v)) for k, v in args.items() if k != "data"}
+        shown = {k: ("********" if k in SECRET_KEYS else str(v)) for k, v in args.items() if k != "data"}
         t0 = time.time()
         reply: Reply = self.agent.request(verb, timeout=wait, check=False, **args)
         result = OpResult(

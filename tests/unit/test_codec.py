@@ -10,6 +10,7 @@ from bench.agent.codec import (
     parse_line,
     pct_decode,
     pct_encode,
+    redact,
 )
 
 
@@ -67,3 +68,9 @@ def test_parse_rejects_malformed_replies() -> None:
         parse_line(b"3 data !!!notbase64")
     with pytest.raises(ProtocolViolation):
         parse_line(b"3 ok novalue")
+
+
+def test_secrets_are_redacted_for_logs() -> None:
+    line = format_request("4", "pop3.open", {"user": "mrose", "pass": "tan staaf", "apop": 1})
+    assert redact(line) == b"4 pop3.open user=mrose pass=******** apop=1\n"
+    assert redact(b"5 smtp.config passive=1") == b"5 smtp.config passive=1"

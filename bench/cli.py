@@ -40,6 +40,12 @@ def _serve(args: argparse.Namespace) -> int:
     return serve.main(args.serve_args)
 
 
+def _selftest(args: argparse.Namespace) -> int:
+    from bench import selftest
+
+    return selftest.main(args.selftest_args)
+
+
 def _report(args: argparse.Namespace) -> int:
     from bench.report.html import write_html_report
 
@@ -67,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="run the POP3/SMTP emulators standalone", add_help=False)
     p.add_argument("serve_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=_serve)
+
+    p = sub.add_parser("selftest", help="mutation self-test: every mutant firmware must be rejected", add_help=False)
+    p.add_argument("selftest_args", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=_selftest)
 
     p = sub.add_parser("report", help="render the HTML report of a run directory")
     p.add_argument("run_dir")

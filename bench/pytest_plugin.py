@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its imports ligh
 
 _RECORD = pytest.StashKey[RunRecord]()
 _TEST = pytest.StashKey[TestRecord]()
+_progress = None  # SuiteProgress while an interactive run draws one
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -132,6 +133,24 @@ def console(bench_session_: BenchSession) -> Console:
     return bench_session_.target.console
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _progress
+    from bench.report.progress import SuiteProgress, wanted
+
+    if wanted() and any(item.get_closest_marker("criterion") for item in session.items):
+        _progress = SuiteProgress(len(session.items))
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    if _progress is not None:
+        _progress.running(nodeid)
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    if _progress is not None:
+        _progress.finished()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     marker = item.get_closest_marker("criterion")
@@ -158,6 +177,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    global _progress
+    if _progress is not None:
+        _progress.close()
+        _progress = None
     record = session.config.stash.get(_RECORD, None)
     if record is None:
         return
@@ -176,6 +199,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
     terminalreporter.write_sep("=", "verdicts by criterion")
     for line in render_summary(record):
+        terminalreporter.write_line(line)
+    from bench.report.console import render_timing
+
+    for line in render_timing(record):
         terminalreporter.write_line(line)
     if record.report is not None:
         terminalreporter.write_line(f"report: {record.report}")

@@ -22,3 +22,19 @@ def render_summary(record: RunRecord) -> list[str]:
                 lines.append(f"{'':12} - {nodeid.split('::')[-1]}: {summary}")
     lines.append(f"artifacts: {record.directory}")
     return lines
+
+
+def render_timing(record: RunRecord) -> list[str]:
+    """Suite wall time, boots, and what each test costs beyond its own workload."""
+    tests = [t for t in record.tests if t.artifacts]
+    if not tests:
+        return []
+    wall = (record.finished or max(a["t_end"] for t in tests for a in t.artifacts)) - record.started
+    spans = [sum(a["t_end"] - a["t_start"] for a in t.artifacts) for t in tests]
+    overhead = [t.duration - s for t, s in zip(tests, spans)]
+    boots = ", ".join(f"{(b.banner - b.started) * 1000:.0f} ms ({b.reason})" for b in record.boots) or "none"
+    return [
+        f"suite: {len(record.tests)} tests in {wall:.1f} s wall; board boots to banner: {boots}",
+        f"per test: {sum(t.duration for t in tests) / len(tests):.3f} s mean, of which workload "
+        f"{sum(spans) / len(tests):.3f} s and bench overhead (checks, reports) {sum(overhead) / len(tests):.3f} s",
+    ]

@@ -34,16 +34,20 @@ def _run(args: argparse.Namespace) -> int:
     return subprocess.call(argv)
 
 
+def _own_args(rest: list[str]) -> list[str]:
+    return rest[1:] if rest[:1] == ["--"] else rest
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bench.servers import serve
 
-    return serve.main(args.serve_args)
+    return serve.main(_own_args(args.serve_args))
 
 
 def _selftest(args: argparse.Namespace) -> int:
     from bench import selftest
 
-    return selftest.main(args.selftest_args)
+    return selftest.main(_own_args(args.selftest_args))
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -82,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_dir")
     p.set_defaults(fn=_report)
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("serve", "selftest"):  # they own their options
+        argv = [argv[0], "--", *argv[1:]]
     args = parser.parse_args(argv)
     try:
         return int(args.fn(args))

@@ -7,7 +7,6 @@ written to ``verdicts.json`` in the run directory for the reporters.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator

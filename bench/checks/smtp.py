@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench.checks.context import CheckContext, server_reply
 from bench.checks.verdict import Evidence, Measurement, Verdict, inconclusive, judge
 from bench.servers.transcript import Session, TranscriptLine
+from bench.workload.evidence import StepResult
 from bench.workload.message import dot_stuff, expected_message
 from bench.workload.model import SendMail
 
@@ -155,9 +156,8 @@ def smtp_mail_2(ctx: CheckContext) -> list[Verdict]:
 
 
 # -- session behaviour: EHLO, AUTH, errors, connections ------------------------
-def _pairs(ctx: CheckContext) -> list[tuple[Session, "StepResult"]]:
-    from bench.workload.evidence import StepResult  # noqa: F401 - typing only
-
+def _pairs(ctx: CheckContext) -> list[tuple[Session, StepResult]]:
+    """Each SMTP session with the send step that opened it (one connection per mail)."""
     mail_steps = [sr for sr in ctx.run.steps if isinstance(sr.step, SendMail)]
     return list(zip(ctx.sessions("smtp"), mail_steps))
 

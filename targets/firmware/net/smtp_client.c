@@ -101,6 +101,9 @@ static int feed(smtp_client_t *c, const uint8_t *d, size_t n)
         n -= used;
         switch (ev) {
         case SMTP_EV_SEND:
+            /* after an error, QUIT to a server that already closed its side
+             * would only draw its RST: close instead */
+            if (c->sess.failed && c->pcb->state != ESTABLISHED) return finish(c);
             if (send_cmd(c)) return 1;
             break;
         case SMTP_EV_MESSAGE:

@@ -79,10 +79,12 @@ static smtp_ev_t send_cmd(smtp_session_t *s, smtp_state_t next, const char *fmt,
     return SMTP_EV_SEND;
 }
 
-/* A 4xx/5xx: record it, then QUIT; the session ends after QUIT's reply. */
+/* A 4xx/5xx: record it, then QUIT; the session ends after QUIT's reply.
+ * 421 means the server is closing the channel (RFC 5321 3.8): no QUIT. */
 static smtp_ev_t fail_reply(smtp_session_t *s, const char *code, int reply)
 {
     done(s, code, "server refused", reply);
+    if (reply == 421) return SMTP_EV_DONE;
     s->failed = 1;
     return send_cmd(s, SMTP_S_QUIT, "QUIT\r\n", NULL);
 }

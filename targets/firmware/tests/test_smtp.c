@@ -216,7 +216,6 @@ static void test_errors(void)
     /* every stage */
     static const struct { const char *script, *stage, *reply; } st[] = {
         {"554 no service\r\n", "greeting", "554"},
-        {"220 x\r\n421 busy\r\n", "ehlo", "421"},
         {"220 x\r\n502 no\r\n501 bad\r\n", "helo", "501"},
         {"220 x\r\n250 x\r\n451 later\r\n", "mail", "451"},
         {"220 x\r\n250 x\r\n250 ok\r\n450 later\r\n", "rcpt", "450"},
@@ -232,6 +231,16 @@ static void test_errors(void)
         CHECK(D.done == 1);
         expect_err("server", st[i].stage, st[i].reply);
     }
+    /* 421: the server is closing; no QUIT */
+    begin(SMTP_AUTH_NONE, "x", 1);
+    SAY("220 x\r\n421 busy\r\n");
+    CHECK(D.done == 1);
+    expect_err("server", "ehlo", "421");
+    CHECK_STR(D.sent, "EHLO device.local\r\n");
+    begin(SMTP_AUTH_NONE, "x", 1);
+    SAY("421 not now\r\n");
+    CHECK(D.done == 1 && D.sent_len == 0);
+    expect_err("server", "greeting", "421");
     /* QUIT refused after the mail was accepted */
     begin(SMTP_AUTH_NONE, "x", 1);
     SAY("220 x\r\n250 x\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n500 eh\r\n");

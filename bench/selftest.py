@@ -57,8 +57,10 @@ class Mutant:
 class Outcome:
     name: str
     expect: tuple[str, ...] = ()
-    status: str = ""  # KILLED SURVIVED NO-APPLY BUILD-FAIL NO-VERDICTS PASS FAIL
+    status: str = ""  # KILLED SURVIVED FLAKY-KILL NO-APPLY BUILD-FAIL NO-VERDICTS PASS FAIL
     failed: list[str] = field(default_factory=list)  # criteria with a fail/inconclusive verdict
+    killed_by: list[str] = field(default_factory=list)  # "criterion test" pairs that killed the mutant
+    failing: set[tuple[str, str]] = field(default_factory=set)  # (test nodeid, criterion) not passing
     errors: list[str] = field(default_factory=list)  # tests that failed without any verdict
     build_s: float = 0.0
     run_s: float = 0.0
@@ -147,49 +149,97 @@ def run_suite(root: Path, target: str, image: Path, run_dir: Path, extra: list[s
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    for sig, grace in ((signal.SIGINT, 10), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+    """SIGINT first (pytest tears its fixtures down: the plugin stops QEMU), then
+    SIGTERM, then SIGKILL. QEMU runs in its own session, so the processes pytest
+    started are noted first and, if still alive at the end, killed by pid."""
+    started = _descendants(proc.pid)
+    for sig, grace in ((signal.SIGINT, 20), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
+            break
         try:
             proc.wait(timeout=grace)
-            # the leader is gone; make sure nothing it started lingers in the group
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            return
+            break
         except subprocess.TimeoutExpired:
-            continue
+            started |= _descendants(proc.pid)
+    for pid, start in started:
+        if _start_time(pid) == start:  # the same process, not a reused pid
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
-def read_verdicts(run_dir: Path) -> tuple[dict[str, set[str]], list[str]] | None:
-    """criterion -> outcomes seen, and the tests that failed without a verdict; None if no file."""
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _descendants(pid: int) -> set[tuple[int, str]]:
+    """Every live descendant of pid as (pid, start time) (Linux /proc; empty elsewhere)."""
+    out: set[tuple[int, str]] = set()
+    seen = {pid}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for k in kids:
+                start = _start_time(k)
+                if k not in seen and start is not None:
+                    seen.add(k)
+                    out.add((k, start))
+                    todo.append(k)
+    return out
+
+
+def read_verdicts(run_dir: Path) -> tuple[dict[str, set[str]], set[tuple[str, str]], list[str]] | None:
+    """criterion -> outcomes seen; the (test, criterion) pairs with a verdict other than
+    pass; the tests that failed without any verdict. None if the run wrote no verdicts.json."""
     path = run_dir / "verdicts.json"
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
     outcomes: dict[str, set[str]] = {}
+    failing: set[tuple[str, str]] = set()
     errors = []
     for test in data.get("tests", []):
+        nodeid = test.get("nodeid", "?")
         for v in test.get("verdicts", []):
             outcomes.setdefault(v["criterion"], set()).add(v["outcome"])
+            if v["outcome"] != "pass":
+                failing.add((nodeid, v["criterion"]))
         if test.get("outcome") == "failed" and not test.get("verdicts"):
-            errors.append(test.get("nodeid", "?"))
-    return outcomes, errors
+            errors.append(nodeid)
+    return outcomes, failing, errors
 
 
-def judge_mutant(out: Outcome, run_dir: Path) -> None:
+def judge_mutant(out: Outcome, run_dir: Path, reference_failing: set[tuple[str, str]]) -> None:
+    """KILLED by an expected criterion failing (or inconclusive) in some test, unless that
+    very (test, criterion) verdict also failed on the unpatched reference: then the kill
+    proves nothing (FLAKY-KILL)."""
     got = read_verdicts(run_dir)
     if got is None:
         out.status, out.note = "NO-VERDICTS", f"no verdicts.json in {run_dir}"
         return
-    outcomes, out.errors = got
+    outcomes, out.failing, out.errors = got
     out.failed = sorted(c for c, o in outcomes.items() if o & set(KILLING_OUTCOMES))
-    hit = [c for c in out.expect if c in out.failed]
-    out.status = "KILLED" if hit else "SURVIVED"
-    if not hit:
+    hits = sorted((t, c) for t, c in out.failing if c in out.expect)
+    genuine = [(t, c) for t, c in hits if (t, c) not in reference_failing]
+    out.killed_by = [f"{c} {t.split('::')[-1]}" for t, c in genuine]
+    if genuine:
+        out.status = "KILLED"
+    elif hits:
+        out.status = "FLAKY-KILL"
+        out.note = "failed only where the reference also failed: " + ", ".join(f"{c} {t.split('::')[-1]}" for t, c in hits)
+    else:
+        out.status = "SURVIVED"
         unseen = [c for c in out.expect if c not in outcomes]
         if unseen:
             out.note = f"no verdict at all for {', '.join(unseen)}"
@@ -200,8 +250,10 @@ def judge_reference(out: Outcome, run_dir: Path, rc: int) -> None:
     if got is None:
         out.status, out.note = "FAIL", f"no verdicts.json in {run_dir} (pytest exit {rc})"
         return
-    outcomes, out.errors = got
+    outcomes, out.failing, out.errors = got
     out.failed = sorted(c for c, o in outcomes.items() if o - {"pass"})
+    if out.failing:
+        out.note = "failed: " + ", ".join(f"{c} {t.split('::')[-1]}" for t, c in sorted(out.failing))
     out.status = "PASS" if rc == 0 and not out.failed and not out.errors else "FAIL"
     if out.status == "FAIL" and not out.failed and not out.errors:
         out.note = f"pytest exit {rc}"
@@ -229,6 +281,7 @@ def write_summary(path: Path, rows: list[Outcome], started: float) -> None:
     path.write_text(json.dumps({
         "started": started, "finished": time.time(),
         "results": [{"name": r.name, "expect": list(r.expect), "status": r.status, "failed": r.failed,
+                     "killed_by": r.killed_by, "not_passing": sorted(f"{c} {t}" for t, c in r.failing),
                      "errors": r.errors, "build_s": round(r.build_s, 2), "run_s": round(r.run_s, 2),
                      "run_dir": str(r.run_dir) if r.run_dir else None, "note": r.note} for r in rows],
     }, indent=2) + "\n")
@@ -286,6 +339,7 @@ def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mu
     run_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-selftest-"))
     rows: list[Outcome] = []
+    reference_failing: set[tuple[str, str]] = set()
     source = "working tree" if args.worktree else f"git {args.rev}"
     print(f"selftest: {len(mutants)} mutants, reference x{args.reference_runs}, board {board}, "
           f"source {source}; artifacts in {run_root}", flush=True)
@@ -308,6 +362,7 @@ def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mu
                 rc = run_suite(root, args.target, elf, out.run_dir, args.pytest_args)
                 out.run_s = time.monotonic() - t0
                 judge_reference(out, out.run_dir, rc)
+                reference_failing |= out.failing
                 rows.append(out)
                 _progress(out)
 
@@ -335,7 +390,7 @@ def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mu
             t0 = time.monotonic()
             run_suite(root, args.target, elf, out.run_dir, args.pytest_args)
             out.run_s = time.monotonic() - t0
-            judge_mutant(out, out.run_dir)
+            judge_mutant(out, out.run_dir, reference_failing)
             _progress(out)
             if not args.keep:
                 shutil.rmtree(tree, ignore_errors=True)
@@ -362,6 +417,11 @@ def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mu
 def _progress(out: Outcome) -> None:
     failed = f" (failed: {' '.join(out.failed)})" if out.failed else ""
     print(f"  {out.name}: {out.status}{failed} build {out.build_s:.1f}s run {out.run_s:.1f}s", flush=True)
+    if out.killed_by:
+        more = f" (+{len(out.killed_by) - 3} more)" if len(out.killed_by) > 3 else ""
+        print(f"    killed by: {'; '.join(out.killed_by[:3])}{more}", flush=True)
+    if out.note:
+        print(f"    {out.note}", flush=True)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,8 @@ static void linger_err(void *arg, err_t err)
 int tcp_linger_close(struct tcp_pcb *pcb)
 {
     tcp_sent(pcb, NULL);
-    if (pcb->state != ESTABLISHED) {
-        /* connecting, or the server already closed: a plain close sends no RST */
+    if (pcb->state != ESTABLISHED && pcb->state != CLOSE_WAIT) {
+        /* still connecting, or already closing: a plain close sends no RST */
         tcp_arg(pcb, NULL);
         tcp_recv(pcb, NULL);
         tcp_err(pcb, NULL);
@@ -51,6 +51,10 @@ int tcp_linger_close(struct tcp_pcb *pcb)
         }
         return 0;
     }
+    /* tcp_shutdown(tx only), not tcp_close: inside the recv callback of a
+     * segment that carried data and the server's FIN, rcv_wnd is still one
+     * short (lwIP adds the FIN back after the callback) and tcp_close would
+     * take that for unread data and send RST. */
     tcp_arg(pcb, (void *)0);
     tcp_recv(pcb, linger_recv);
     tcp_err(pcb, linger_err);

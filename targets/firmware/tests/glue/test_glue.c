@@ -235,7 +235,7 @@ int glue_ip_input_hook(struct pbuf *p, int v6)
 enum {
     M_SPLIT1 = 1 << 0, M_NOTS = 1 << 1, M_APOPFAIL = 1 << 2, M_EHLO502 = 1 << 3, M_NOAUTH = 1 << 4,
     M_RCPT550 = 1 << 5, M_AUTH535 = 1 << 6, M_STALL = 1 << 7, M_RESET = 1 << 8, M_CLOSE = 1 << 9,
-    M_OVERLONG = 1 << 10, M_BADNUM = 1 << 11,
+    M_OVERLONG = 1 << 10, M_BADNUM = 1 << 11, M_BYEFIN = 1 << 12, /* last reply and FIN in one segment */
 };
 /* mode: M_* flags; fault_cmd: the command M_STALL/M_RESET/M_CLOSE/M_OVERLONG/M_BADNUM act on */
 static char transcript[1 << 16];
@@ -358,7 +358,10 @@ static void pop3_line(sconn_t *c, char *l)
         s_send(c, w, o + 3);
         free(w);
     } else if (!strcmp(cmd, "DELE") || !strcmp(cmd, "RSET") || !strcmp(cmd, "NOOP")) s_say(c, "+OK\r\n");
-    else if (!strcmp(cmd, "QUIT")) s_say(c, "+OK bye\r\n");
+    else if (!strcmp(cmd, "QUIT")) {
+        s_say(c, "+OK bye\r\n");
+        if (mode & M_BYEFIN) s_drop(c, 0);
+    }
     else s_say(c, "-ERR unknown\r\n");
 }
 
@@ -402,7 +405,10 @@ static void smtp_line(sconn_t *c, char *l, size_t len)
         c->in_data = 1;
         stored_len = 0;
         s_say(c, "354 go ahead\r\n");
-    } else if (!strcmp(cmd, "QUIT")) s_say(c, "221 bye\r\n");
+    } else if (!strcmp(cmd, "QUIT")) {
+        s_say(c, "221 bye\r\n");
+        if (mode & M_BYEFIN) s_drop(c, 0);
+    }
     else s_say(c, "500 what\r\n");
 }
 
@@ -565,6 +571,11 @@ static void glue_smtp(void)
     set_mode(0, NULL);
     CHECK_REPLY(req("smtp.send to=ann@example.org subject=again"), "ok");
     expect_message("again", "", 200000);
+    set_mode(M_BYEFIN, NULL);
+    CHECK_REPLY(req("smtp.send to=ann@example.org subject=byefin"), "ok");
+    set_mode(M_BYEFIN | M_RCPT550, NULL);
+    CHECK_REPLY(req("smtp.send to=ann@example.org subject=byefin"), "err code=server stage=rcpt reply=550");
+    set_mode(0, NULL);
     /* IPv6 */
     CHECK_REPLY(req("smtp.config host=::1 port=2525 user=joe pass=secret from=joe@example.com domain=dev.local auth=plain"), "ok");
     CHECK_REPLY(req("smtp.send to=ann@example.org subject=six"), "ok");
@@ -640,6 +651,9 @@ static void glue_pop3(void)
         CHECK_REPLY(req("pop3.retr n=1"), "ok n=1 octets=45");
         CHECK_REPLY(req("pop3.quit"), "ok");
     }
+    set_mode(M_BYEFIN, NULL);
+    CHECK_REPLY(req(OPEN, "127.0.0.1", "secret", 1), "ok auth=apop");
+    CHECK_REPLY(req("pop3.quit"), "ok");
     /* IPv6; abort without QUIT */
     set_mode(0, NULL);
     CHECK_REPLY(req(OPEN, "::1", "secret", 1), "ok auth=apop");

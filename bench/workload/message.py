@@ -28,9 +28,9 @@ def expected_message(mail: Mail, client: SmtpClientSettings) -> bytes:
 
 
 def dot_stuff(message: bytes) -> bytes:
-    """The DATA section on the wire: leading dots doubled, CRLF.CRLF appended."""
-    lines = message.split(b"\r\n")
-    stuffed = b"\r\n".join(b"." + ln if ln.startswith(b".") else ln for ln in lines)
+    """The DATA section on the wire: a dot opening a line is doubled (after any LF,
+    so a server that ends lines at a bare LF cannot be fooled), then ``.\r\n``."""
+    stuffed = (b"." if message.startswith(b".") else b"") + message.replace(b"\n.", b"\n..")
     if not stuffed.endswith(b"\r\n"):
         stuffed += b"\r\n"
     return stuffed + b".\r\n"

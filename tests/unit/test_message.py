@@ -20,3 +20,7 @@ def test_expected_message_headers_and_priority() -> None:
 def test_dot_stuffing_doubles_leading_dots_only() -> None:
     assert dot_stuff(b".a\r\nb.c\r\n.\r\n") == b"..a\r\nb.c\r\n..\r\n.\r\n"
     assert dot_stuff(b"no final crlf") == b"no final crlf\r\n.\r\n"
+
+
+def test_dot_stuffing_after_a_bare_lf_too() -> None:
+    assert dot_stuff(b"a\n.b\r\n") == b"a\n..b\r\n.\r\n"

@@ -32,7 +32,7 @@ class PyOCDBoard:
             options={"target_override": self.config.pyocd_target, "frequency": 4_000_000},
         )
         if session is None:
-            which = f"probe {self.config.probe!r}" if self.config.probe else "any debug probe"
+            which = f"debug probe {self.config.probe!r}" if self.config.probe else "debug probe"
             raise TargetError(f"pyocd found no {which}: check the USB cable and `pyocd list`")
         session.open()
         self._session = session

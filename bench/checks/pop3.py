@@ -197,47 +197,37 @@ def _reply_to(run: Pop3Run, verb: str, arg: str = "") -> TranscriptLine | None:
     return None
 
 
-def pop_trans_1(ctx: CheckContext) -> list[Verdict]:
+def _figures(criterion: str, ctx: CheckContext, op: str, fields: tuple[str, ...], ok: str, bad: str) -> list[Verdict]:
+    """The device's figures for ``op`` (STAT, LIST n) equal the server's reply, field for field."""
+
     def one(run: Pop3Run):  # type: ignore[no-untyped-def]
         failures, support, ms = [], [], []
         for sr in run.ops:
-            if sr.step.op != "stat" or not sr.final.ok:
+            if sr.step.op != op or not sr.final.ok:
                 continue
-            reply = _reply_to(run, "STAT")
+            arg = "" if sr.step.n is None else str(sr.step.n)
+            reply = _reply_to(run, op.upper(), arg)
             if reply is None:
-                failures.append(op_evidence(ctx, sr.final, "server saw no STAT"))
+                failures.append(op_evidence(ctx, sr.final, f"server saw no {op.upper()} {arg}".rstrip()))
                 continue
-            _, count, octets = reply.data.split()[:3]
-            got = (sr.final.int("count"), sr.final.int("octets"))
-            ms.append(Measurement("STAT count, octets", f"{got[0]} {got[1]}", f"{int(count)} {int(octets)}", "=="))
-            if got != (int(count), int(octets)):
+            said = reply.data.split()[1 : 1 + len(fields)]
+            got = [sr.final.fields.get(f, "") for f in fields]
+            ms.append(Measurement(f"{op.upper()} {arg} {', '.join(fields)}".replace("  ", " "), " ".join(got), " ".join(x.decode("latin-1") for x in said), "=="))
+            if [x.decode("latin-1") for x in said] != got:
                 failures.append(op_evidence(ctx, sr.final, f"server said {reply.data.strip()!r}"))
             support.append(op_evidence(ctx, sr.final))
-        failures += expectation_failures(ctx, [sr for sr in run.ops if sr.step.op == "stat"])
+        failures += expectation_failures(ctx, [sr for sr in run.ops if sr.step.op == op])
         return failures, support, ms
 
-    return _each("POP-TRANS-1", ctx, one, "STAT count and octets as the server stated", "STAT figures differ")
+    return _each(criterion, ctx, one, ok, bad)
+
+
+def pop_trans_1(ctx: CheckContext) -> list[Verdict]:
+    return _figures("POP-TRANS-1", ctx, "stat", ("count", "octets"), "STAT count and octets as the server stated", "STAT figures differ")
 
 
 def pop_trans_2(ctx: CheckContext) -> list[Verdict]:
-    def one(run: Pop3Run):  # type: ignore[no-untyped-def]
-        failures, support, ms = [], [], []
-        for sr in run.ops:
-            if sr.step.op != "list" or not sr.final.ok:
-                continue
-            reply = _reply_to(run, "LIST", str(sr.step.n))
-            if reply is None:
-                failures.append(op_evidence(ctx, sr.final, f"server saw no LIST {sr.step.n}"))
-                continue
-            parts = reply.data.split()
-            ms.append(Measurement(f"LIST {sr.step.n} octets", sr.final.int("octets"), int(parts[2]), "=="))
-            if sr.final.int("octets") != int(parts[2]) or sr.final.int("n") != sr.step.n:
-                failures.append(op_evidence(ctx, sr.final, f"server said {reply.data.strip()!r}"))
-            support.append(op_evidence(ctx, sr.final))
-        failures += expectation_failures(ctx, [sr for sr in run.ops if sr.step.op == "list"])
-        return failures, support, ms
-
-    return _each("POP-TRANS-2", ctx, one, "LIST n sizes as the server stated, items from 1", "LIST figures differ")
+    return _figures("POP-TRANS-2", ctx, "list", ("n", "octets"), "LIST n sizes as the server stated, items from 1", "LIST figures differ")
 
 
 def pop_trans_3(ctx: CheckContext) -> list[Verdict]:

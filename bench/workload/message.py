@@ -9,7 +9,7 @@ _PRIORITY_HEADER = {"high": b"X-Priority: 1 (high)\r\n", "low": b"X-Priority: 5 
 
 
 def body_bytes(mail: Mail) -> bytes:
-    return fill_pattern(len(mail.body)) if mail.fill else mail.body
+    return fill_pattern(mail.fill) if mail.fill else mail.body
 
 
 def expected_message(mail: Mail, client: SmtpClientSettings) -> bytes:

@@ -30,7 +30,7 @@ class Mail:
     subject: str
     body: bytes
     priority: Priority = "normal"
-    fill: bool = False  # body is the fill pattern, generated on the device (large bodies)
+    fill: int = 0  # instead of ``body``: this many octets of the fill pattern, generated on the device
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from typing import Any
 
 from bench.agent.device import Device, OpResult
 from bench.config import TargetConfig
+from bench.servers.pop3 import Pop3Emulator
+from bench.servers.smtp import SmtpEmulator
 from bench.target.protocols import WireTap
 from bench.workload.evidence import RunEvidence, StepResult
-from bench.workload.message import body_bytes
 from bench.workload.model import Pop3Op, Pop3Open, SendMail, Step, Workload
 
 
@@ -34,9 +35,6 @@ class WorkloadRunner:
 
     @contextlib.contextmanager
     def _servers(self, workload: Workload) -> Iterator[dict[str, Any]]:
-        from bench.servers.pop3 import Pop3Emulator
-        from bench.servers.smtp import SmtpEmulator
-
         bind = self.config.network.bind
         with contextlib.ExitStack() as stack:
             servers: dict[str, Any] = {}
@@ -48,7 +46,7 @@ class WorkloadRunner:
             if workload.pop3_server is not None:
                 spec3 = workload.pop3_server
                 servers["pop3"] = stack.enter_context(
-                    Pop3Emulator.from_spec(spec3.maildrops, hosts=bind, faults=spec3.faults, **spec3.options)
+                    Pop3Emulator.from_spec(spec3.maildrops, bind=bind, faults=spec3.faults, **spec3.options)
                 )
             yield servers
 
@@ -124,5 +122,5 @@ class WorkloadRunner:
     def _load_body(self, step: SendMail) -> OpResult:
         dev = self.device
         if step.mail.fill:
-            return dev.op("smtp.body", reset=1, fill=len(body_bytes(step.mail)))
+            return dev.op("smtp.body", reset=1, fill=step.mail.fill)
         return dev.smtp_body(step.mail.body)

@@ -76,7 +76,8 @@ def _explain(failed: list[Verdict]) -> str:
     for v in failed:
         out.append(f"[{v.criterion}] {v.outcome.value.upper()}: {v.summary} ({v.subject})")
         for m in v.measurements:
-            out.append(f"    measured {m.name} = {m.value} (allowed {m.comparator} {m.limit} {m.unit})".rstrip())
+            allowed = "" if m.limit is None else f" (allowed {m.comparator} {m.limit} {m.unit}".rstrip() + ")"
+            out.append(f"    measured {m.name} = {m.value}{allowed}")
         for e in v.evidence[:5]:
             where = f" in {e.artifact}" if e.artifact else ""
             out.append(f"    {e.source} {e.locator}{where}: {e.excerpt}")

@@ -147,7 +147,7 @@ def smtp_mail_2(ctx: CheckContext) -> list[Verdict]:
                 failures,
                 ok="message stored byte for byte; dot-stuffing seen on the wire",
                 bad="message content or its wire form is wrong",
-                measurements=(Measurement("dot-stuffed lines", stuffed_lines, None),),
+                measurements=(Measurement("lines the body needs dot-stuffed", stuffed_lines, None),),
                 support=tuple(support),
                 subject=subject,
             )

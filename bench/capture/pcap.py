@@ -275,3 +275,10 @@ def write_pcap(path: Path, frames: Iterable[tuple[float | int, bytes]], *,
             f.write(hdr.pack(sec, nsec, len(frame), len(frame)))
             f.write(frame)
     return Path(path)
+
+
+def shift_timestamps(path: Path, offset_ns: int) -> Path:
+    """Rewrite ``path`` (as a nanosecond pcap) with every timestamp moved by ``offset_ns``."""
+    frames = list(read_frames(path))
+    linktype = frames[0].linktype if frames else LINKTYPE_ETHERNET
+    return write_pcap(path, ((f.ns + offset_ns, f.data) for f in frames), linktype=linktype)

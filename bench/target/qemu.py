@@ -22,6 +22,7 @@ import serial
 from qemu.qmp import ConnectError
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
+from bench.capture.pcap import shift_timestamps
 from bench.config import BoardConfig, NetworkConfig
 from bench.target.process import spawn, terminate
 from bench.target.protocols import TargetError
@@ -48,6 +49,7 @@ class QemuProcess:
     serial_port: int = 0
     qmp: QEMUMonitorProtocol | None = None
     console: serial.SerialBase | None = None
+    clock_zero: float = 0.0  # host time the CPU was first let run: QEMU's virtual clock zero
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +162,7 @@ class QemuBoard:
         self.qemu.start(self.image)
         for hook in self._on_start:
             hook()
+        self.qemu.clock_zero = time.time()  # QEMU's virtual clock starts at this cont
         self.qemu.command("cont")
 
     def power_off(self) -> None:
@@ -188,23 +191,34 @@ class QemuConsole:
 
 
 class QemuDumpTap:
-    """WireTap via QEMU's filter-dump: exactly the frames the guest NIC sends and receives."""
+    """WireTap via QEMU's filter-dump: exactly the frames the guest NIC sends and receives.
+
+    filter-dump stamps a frame with the wall-clock second the dump was opened
+    plus QEMU's virtual clock, which counts from the first ``cont``. ``stop`` moves
+    the stamps onto the host clock, which the bench's other evidence uses:
+    host time = stamp - dump-open second + host time of that ``cont``.
+    """
 
     def __init__(self, qemu: QemuProcess) -> None:
         self.qemu = qemu
         self.current: Path | None = None
+        self._opened_second = 0
 
     def start(self, pcap: Path) -> None:
         if self.current is not None:
             self.stop()
         pcap.parent.mkdir(parents=True, exist_ok=True)
+        before = time.time()
         self.qemu.command(
             "object-add", **{"qom-type": "filter-dump", "id": DUMP_ID, "netdev": NETDEV_ID, "file": str(pcap)}
         )
+        self._opened_second = int(before)
         self.current = pcap
 
     def stop(self) -> Path | None:
         pcap, self.current = self.current, None
         if pcap is not None and self.qemu.running():
             self.qemu.command("object-del", id=DUMP_ID)  # closes (flushes) the file
+            offset = self.qemu.clock_zero - self._opened_second
+            shift_timestamps(pcap, round(offset * 1e9))
         return pcap

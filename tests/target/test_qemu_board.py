@@ -86,3 +86,18 @@ def test_ctrl_c_mid_run_leaves_nothing_behind(tmp_path: Path) -> None:
     assert b"KeyboardInterrupt" in out or b"Interrupted" in out
     time.sleep(0.5)
     assert not qemu_pids(str(run_dir)), "QEMU left running after Ctrl-C"
+
+
+def test_capture_timestamps_are_on_the_host_clock(session: BenchSession) -> None:
+    """filter-dump stamps frames with QEMU's own clock; the tap moves them onto the host's."""
+    sys.path.insert(0, str(project_root() / "tests" / "acceptance"))
+    import workloads as wl
+
+    session.run(wl.one_mail(4), "warm-up")  # later captures drift most without the correction
+    evidence, _ = session.run(wl.one_mail(4), "clock")
+    from bench.capture.tcpflow import read_connections
+
+    syn = read_connections(evidence.pcap)[0].c2s.segments[0]
+    send = next(r for r in evidence.uart if b"smtp.send" in r.line)
+    accepted = evidence.smtp.sessions[0].started  # type: ignore[union-attr]
+    assert send.t < syn.time < accepted + 0.005, (send.t, syn.time, accepted)

@@ -7,6 +7,7 @@ parsed is counted, so the report can say so instead of hiding it.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
@@ -65,26 +66,38 @@ class Parsed(Generic[T]):
     error: str = ""
 
 
-def read_uart_log(path: Path) -> Parsed[UartLine]:
-    out: Parsed[UartLine] = Parsed(path)
+def _read_records(path: Path, parse: Callable[[str, int], T | None], comment: str | None = None) -> Parsed[T]:
+    """Each non-blank line (1-based number) through ``parse``; a None from it counts as skipped."""
+    out: Parsed[T] = Parsed(path)
     try:
         text = path.read_text(encoding="utf-8", errors="backslashreplace")
     except OSError as e:
         out.error = str(e)
         return out
     for n, raw in enumerate(text.splitlines(), 1):
-        parts = raw.split(" ", 2)
-        if len(parts) < 2 or parts[1] not in (">>", "<<"):
-            out.skipped += 1 if raw.strip() else 0
+        if not raw.strip() or (comment and raw.startswith(comment)):
             continue
-        try:
-            t = float(parts[0])
-        except ValueError:
+        record = parse(raw, n)
+        if record is None:
             out.skipped += 1
-            continue
-        out.records.append(UartLine(t, "host" if parts[1] == ">>" else "dev",
-                                    parts[2] if len(parts) > 2 else "", n))
+        else:
+            out.records.append(record)
     return out
+
+
+def _uart_line(raw: str, n: int) -> UartLine | None:
+    parts = raw.split(" ", 2)
+    if len(parts) < 2 or parts[1] not in (">>", "<<"):
+        return None
+    try:
+        t = float(parts[0])
+    except ValueError:
+        return None
+    return UartLine(t, "host" if parts[1] == ">>" else "dev", parts[2] if len(parts) > 2 else "", n)
+
+
+def read_uart_log(path: Path) -> Parsed[UartLine]:
+    return _read_records(path, _uart_line)
 
 
 def _split_bytes_literal(s: str) -> tuple[str, str] | None:
@@ -129,22 +142,12 @@ def parse_transcript_line(raw: str) -> tuple[float, int, str, bytes, str] | None
 
 def read_transcript(path: Path) -> Parsed[TranscriptEntry]:
     server = path.name.split("-transcript", 1)[0]
-    out: Parsed[TranscriptEntry] = Parsed(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="backslashreplace")
-    except OSError as e:
-        out.error = str(e)
-        return out
-    for n, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip() or raw.startswith("#"):
-            continue
+
+    def entry(raw: str, n: int) -> TranscriptEntry | None:
         fields = parse_transcript_line(raw)
-        if fields is None:
-            out.skipped += 1
-            continue
-        t, session, direction, data, note = fields
-        out.records.append(TranscriptEntry(t, server, session, direction, data, note, n))
-    return out
+        return None if fields is None else TranscriptEntry(fields[0], server, *fields[1:], lineno=n)
+
+    return _read_records(path, entry, comment="#")
 
 
 @dataclass

@@ -16,6 +16,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from bench.servers.faults import REPLACING, FaultCounter, FaultRule, PlanLike, as_plan
@@ -27,6 +28,15 @@ LINE_LIMIT = 1 << 20  # the longest input line buffered before the session is dr
 
 class Closed(Exception):
     """The connection is gone (peer closed, server closed, or stalled for good)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command line as the client sent it, split at the first space."""
+
+    line: bytes  # as received, line end included
+    verb: str  # upper-cased
+    arg: str  # stripped
 
 
 class Conn:
@@ -73,6 +83,14 @@ class Conn:
         else:
             self.record("c>s", shown, f"redacted, {len(line)} octets")
         return line
+
+    async def read_command(self) -> Command:
+        """The next command line (recorded redacted as the server asks); its verb joins the session's list."""
+        line = await self.readline(self.server.redact_line)
+        verb, _, arg = line.rstrip(b"\r\n").decode("latin-1").partition(" ")
+        command = Command(line, verb.upper(), arg.strip())
+        self.session.commands.append(command.verb)
+        return command
 
     # -- output ------------------------------------------------------------
     async def write(self, data: bytes, chunk: int = 0, gap_ms: int = 0, note: str = "") -> None:

@@ -102,15 +102,11 @@ class Pop3Emulator(Emulator):
         try:
             await conn.respond("greeting", lambda: ok(greet))
             while True:
-                line = await conn.readline(self.redact_line)
-                text = line.rstrip(b"\r\n").decode("latin-1")
-                verb, _, arg = text.partition(" ")
-                verb = verb.upper()
-                conn.session.commands.append(verb)
-                if len(line) > COMMAND_MAX:
-                    await conn.respond(verb, lambda: err("line too long"))
+                cmd = await conn.read_command()
+                if len(cmd.line) > COMMAND_MAX:
+                    await conn.respond(cmd.verb, lambda: err("line too long"))
                     continue
-                await conn.respond(verb, lambda: self._command(conn.session, st, verb, arg.strip()))
+                await conn.respond(cmd.verb, lambda: self._command(conn.session, st, cmd.verb, cmd.arg))
                 if st.quit:
                     await self.finish_quit(conn)
                     raise Closed("quit")

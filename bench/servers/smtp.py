@@ -124,15 +124,11 @@ class SmtpEmulator(Emulator):
                 if not ran:  # a fault answered instead: the exchange is over
                     st.sasl, conn.session.auth_ok = None, False
                 continue
-            line = await conn.readline(self.redact_line)
-            text = line.rstrip(b"\r\n").decode("latin-1")
-            verb, _, arg = text.partition(" ")
-            verb = verb.upper()
-            conn.session.commands.append(verb)
-            if len(line) > COMMAND_MAX:
-                await conn.respond(verb, lambda: reply(500, "5.5.2 Line too long"))
+            cmd = await conn.read_command()
+            if len(cmd.line) > COMMAND_MAX:
+                await conn.respond(cmd.verb, lambda: reply(500, "5.5.2 Line too long"))
                 continue
-            await conn.respond(verb, lambda: self._command(conn.session, st, verb, arg.strip()))
+            await conn.respond(cmd.verb, lambda: self._command(conn.session, st, cmd.verb, cmd.arg))
             if st.data:
                 st.data = False
                 await self._read_body(conn, st)

@@ -4,6 +4,7 @@ unhealthy. The pytest plugin and the ``bench`` command both drive this."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from pathlib import Path
 from bench.agent.client import AgentClient
 from bench.agent.device import Device, DeviceInfo
 from bench.agent.uartlog import UartLog
+from bench.capture.annotate import annotate
 from bench.checks.catalogue import judge_run
 from bench.checks.verdict import Verdict
 from bench.config import TargetConfig
@@ -61,7 +63,8 @@ class BenchSession:
         if info.ip == net.device_ip and (not want6 or info.ip6 == want6):
             return
         assert self.device is not None
-        args = {"ip": net.device_ip, "mask": "255.255.255.0", "gw": net.server_ip}
+        mask = ipaddress.IPv4Network(f"0.0.0.0/{net.prefix_len}").netmask
+        args = {"ip": net.device_ip, "mask": str(mask), "gw": net.server_ip}
         if want6:
             args["ip6"] = want6
         self.device.agent.request("net.config", **args)
@@ -87,8 +90,6 @@ class BenchSession:
         evidence = runner.run(workload, directory)
         verdicts = judge_run(evidence)
         if evidence.pcap is not None and evidence.pcap.exists() and any(not v.passed for v in verdicts):
-            from bench.capture.annotate import annotate
-
             evidence.annotated = annotate(evidence.pcap, verdicts)
         return evidence, verdicts
 

@@ -160,7 +160,7 @@ class TapDevice:
         """From a target file's [network]: host = server_ip, guest = device_ip, name = interface."""
         server6 = getattr(network, "server_ip6", None)
         return cls(getattr(network, "interface", "") or cls.new_name(), network.server_ip, network.device_ip,
-                   24, server6 or None, None, mtu=getattr(network, "mtu", 1500))
+                   getattr(network, "prefix_len", 24), server6 or None, None, mtu=getattr(network, "mtu", 1500))
 
     @staticmethod
     def new_name() -> str:

@@ -6,6 +6,7 @@ is a different file, not different code.
 """
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +45,9 @@ class NetworkConfig:
     device_ip: str
     server_ip: str  # the address the device dials to reach the host's servers
     server_ip6: str | None
-    bind: tuple[str, ...]
-    device_ip6: str | None = None  # where the server emulators listen
+    bind: tuple[str, ...]  # where the server emulators listen
+    device_ip6: str | None = None
+    prefix_len: int = 24  # IPv4 subnet of device_ip and server_ip
     mtu: int = 1500
     interface: str = ""  # nic mode: host interface cabled to the board
 
@@ -80,6 +82,17 @@ def _require(sec: dict[str, Any], key: str, where: str) -> Any:
     if key not in sec:
         raise ConfigError(f"{where}: missing key {key!r}")
     return sec[key]
+
+
+def _check_subnet(net: NetworkConfig, where: str) -> None:
+    """device_ip and server_ip are IPv4 addresses on one subnet of ``prefix_len`` bits."""
+    try:
+        subnet = ipaddress.IPv4Network(f"{net.server_ip}/{net.prefix_len}", strict=False)
+        device = ipaddress.IPv4Address(net.device_ip)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    if device not in subnet:
+        raise ConfigError(f"{where}: device_ip {device} is not on server_ip's subnet {subnet}")
 
 
 def resolve_target_path(name_or_path: str | Path) -> Path:
@@ -141,9 +154,11 @@ def load_target(name_or_path: str | Path) -> TargetConfig:
         server_ip6=n.get("server_ip6"),
         device_ip6=n.get("device_ip6"),
         bind=tuple(n.get("bind", ("127.0.0.1",))),
+        prefix_len=int(n.get("prefix_len", 24)),
         mtu=int(n.get("mtu", 1500)),
         interface=n.get("interface", ""),
     )
+    _check_subnet(network, f"{where} [network]")
     cap = data.get("capture", {"source": "none"})
     capture = CaptureConfig(source=cap.get("source", "none"), interface=cap.get("interface", network.interface))
     return TargetConfig(

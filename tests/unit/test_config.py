@@ -40,3 +40,28 @@ def test_malformed_target_files_are_clear_errors(tmp_path: Path, text: str, mess
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_target(path)
+
+
+_BOARD = "[board]\ndriver='qemu'\nmachine='mps2-an385'\nimage='x'\n[console]\ndriver='qemu-serial'\n"
+
+
+@pytest.mark.parametrize(
+    "network,message",
+    [
+        ("mode='nic'\ndevice_ip='198.51.100.15'\nserver_ip='198.51.101.1'\n", "not on server_ip's subnet 198.51.101.0/24"),
+        ("mode='nic'\ndevice_ip='198.51.100.20'\nserver_ip='198.51.100.1'\nprefix_len=28\n",
+         "not on server_ip's subnet 198.51.100.0/28"),
+        ("mode='nic'\ndevice_ip='board.local'\nserver_ip='198.51.100.1'\n", "board.local"),
+    ],
+)
+def test_network_addresses_are_checked(tmp_path: Path, network: str, message: str) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text(_BOARD + "[network]\n" + network)
+    with pytest.raises(ConfigError, match=message):
+        load_target(path)
+
+
+def test_prefix_len_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text(_BOARD + "[network]\nmode='nic'\ndevice_ip='198.51.100.5'\nserver_ip='198.51.100.1'\nprefix_len=28\n")
+    assert load_target(path).network.prefix_len == 28

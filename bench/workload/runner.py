@@ -58,6 +58,7 @@ class WorkloadRunner:
         log.attach(directory / "uart.log")
         evidence = RunEvidence(workload, directory, info, self.config.network.mtu, t_start=time.time())
         first_record = len(log.records)
+        servers: dict[str, Any] = {}
         try:
             with self._servers(workload) as servers:
                 evidence.server_ports = {name: srv.port for name, srv in servers.items()}
@@ -68,10 +69,10 @@ class WorkloadRunner:
                     evidence.steps.append(StepResult(step, tuple(self._do(step, workload, servers))))
                 self._settle(workload, servers)
                 evidence.memory_after = dev.memory()
-                for name, srv in servers.items():
-                    setattr(evidence, name, srv.transcript)
-                    srv.transcript.write(directory / f"{name}-transcript.txt")
         finally:
+            for name, srv in servers.items():  # kept also when a step raised: the transcript shows how far it got
+                setattr(evidence, name, srv.transcript)
+                srv.transcript.write(directory / f"{name}-transcript.txt")
             if self.tap is not None:
                 evidence.pcap = self.tap.stop()
             evidence.healthy_after = dev.responsive()

@@ -51,6 +51,40 @@ def test_hung_cpu_times_out_and_session_reboots(session: BenchSession) -> None:
     assert device.responsive()
 
 
+def test_device_hung_mid_workload_keeps_its_evidence(session: BenchSession) -> None:
+    """The CPU stops while the POP3 greeting is delayed: the run raises, yet transcript and pcap are kept."""
+    import threading
+
+    from bench.servers.faults import FaultRule
+    from bench.workload.model import Pop3Op
+
+    sys.path.insert(0, str(project_root() / "tests" / "acceptance"))
+    import workloads as wl
+
+    qemu = session.target.board.qemu  # type: ignore[union-attr]
+    log = session.device.agent.log  # type: ignore[union-attr]
+    workload = wl.pop3_fault("slow-greeting", FaultRule("greeting", "delay", ms=1500), Pop3Op("stat"), timeout_ms=1000)
+
+    def hang_after_open() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(b"pop3.open" in r.line for r in log.records):
+            time.sleep(0.01)
+        time.sleep(0.3)  # connected, waiting for the delayed greeting
+        qemu.command("stop")
+
+    hang = threading.Thread(target=hang_after_open)
+    hang.start()
+    try:
+        with pytest.raises(AgentTimeout, match="pop3.open"):
+            session.run(workload, "hung")
+    finally:
+        hang.join()
+        qemu.command("cont")
+    transcript = (session.run_dir / "hung" / "pop3-transcript.txt").read_text()
+    assert "# session 1 pop3" in transcript
+    assert (session.run_dir / "hung" / "wire.pcap").stat().st_size > 24  # more than the pcap header
+
+
 def test_crashed_emulator_is_reported_and_replaced(session: BenchSession) -> None:
     qemu = session.target.board.qemu  # type: ignore[union-attr]
     os.kill(qemu.proc.pid, signal.SIGKILL)

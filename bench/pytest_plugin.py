@@ -12,10 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-
-from typing import TYPE_CHECKING
 
 from bench.checks.verdict import Outcome, Verdict
 from bench.config import TargetConfig, load_target, project_root
@@ -39,7 +38,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="target name under targets/ or a target file (default: mps2-an385)")
     group.addoption("--image", default=None, help="firmware image to flash (default: the target file's)")
     group.addoption("--run-dir", default=None, help="where artifacts go (default: captures/<run-id>)")
-    # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -195,14 +193,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     record = config.stash.get(_RECORD, None)
     if record is None or not record.tests:
         return
-    from bench.report.console import render_summary
+    from bench.report.console import render_summary, render_timing
 
     terminalreporter.write_sep("=", "verdicts by criterion")
-    for line in render_summary(record):
-        terminalreporter.write_line(line)
-    from bench.report.console import render_timing
-
-    for line in render_timing(record):
+    for line in [*render_summary(record), *render_timing(record)]:
         terminalreporter.write_line(line)
     if record.report is not None:
         terminalreporter.write_line(f"report: {record.report}")

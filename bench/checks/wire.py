@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.capture.dialogue import (Dialogue, Unit, pipelining_advertised, pop3_dialogue, smtp_dialogue,
-                                    smtp_transactions)
+from bench.capture.dialogue import (
+    Dialogue,
+    Unit,
+    pipelining_advertised,
+    pop3_dialogue,
+    smtp_dialogue,
+    smtp_transactions,
+)
 from bench.capture.tcpflow import Connection, Segment, StreamLine, gc_paused, line_around
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, inconclusive, judge
 

@@ -10,10 +10,9 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.checks.verdict import Verdict
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bench.workload.evidence import RunEvidence

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+
 import pytest
 
 from bench.config import project_root

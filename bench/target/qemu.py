@@ -77,6 +77,7 @@ class QemuProcess:
         ]  # fmt: skip
 
     def start(self, image: Path, timeout: float = 10.0) -> None:
+        self.stop()  # what a crashed predecessor left: its monitor connection, console and process
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "qmp.sock").unlink(missing_ok=True)
         self.serial_port = _free_port()

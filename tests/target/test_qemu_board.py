@@ -85,6 +85,7 @@ def test_device_hung_mid_workload_keeps_its_evidence(session: BenchSession) -> N
     assert (session.run_dir / "hung" / "wire.pcap").stat().st_size > 24  # more than the pcap header
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # nothing of the dead QEMU lingers
 def test_crashed_emulator_is_reported_and_replaced(session: BenchSession) -> None:
     qemu = session.target.board.qemu  # type: ignore[union-attr]
     os.kill(qemu.proc.pid, signal.SIGKILL)

@@ -47,12 +47,17 @@ def smtp_open(trace: Trace, port: int = 49153, ehlo_reply: bytes = b"250-mail.te
     return c
 
 
+def smtp_to_data(c: Conversation, rcpts: tuple[bytes, ...] = (b"b@test",)) -> list[list[int]]:
+    """MAIL, one RCPT per recipient, DATA, each answered; returns each RCPT's command frames."""
+    exchange(c, b"MAIL FROM:<a@dev>\r\n", b"250 ok\r\n")
+    frames = [exchange(c, b"RCPT TO:<" + r + b">\r\n", b"250 ok\r\n")[0] for r in rcpts]
+    exchange(c, b"DATA\r\n", b"354 go ahead\r\n")
+    return frames
+
+
 def smtp_mail(c: Conversation, body: bytes = b"Subject: t\r\n\r\nhello\r\n", seg: int = 1024,
               rcpts: tuple[bytes, ...] = (b"b@test",)) -> None:
-    exchange(c, b"MAIL FROM:<a@dev>\r\n", b"250 ok\r\n")
-    for r in rcpts:
-        exchange(c, b"RCPT TO:<" + r + b">\r\n", b"250 ok\r\n")
-    exchange(c, b"DATA\r\n", b"354 go ahead\r\n")
+    smtp_to_data(c, rcpts)
     c.send("c", body + b".\r\n", seg=seg)
     c.send("s", b"250 queued\r\n")
 

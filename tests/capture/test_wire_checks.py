@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from capture_helpers import DEV, LIMITS, SRV, exchange, pop3_open, smtp_mail, smtp_open, smtp_quit
+from capture_helpers import DEV, LIMITS, SRV, exchange, pop3_open, smtp_mail, smtp_open, smtp_quit, smtp_to_data
 
 from bench.capture.synth import Conversation, Trace
 from bench.checks.wire import smtp_conn_1
@@ -58,9 +58,7 @@ def rcpt_offset(c: Conversation, sent: bytes) -> int:
 def test_oversize_segment_fails_mss_and_payload(judge_trace):
     t = Trace()
     c = smtp_open(t)
-    exchange(c, b"MAIL FROM:<a@dev>\r\n", b"250 ok\r\n")
-    exchange(c, b"RCPT TO:<b@test>\r\n", b"250 ok\r\n")
-    exchange(c, b"DATA\r\n", b"354 go\r\n")
+    smtp_to_data(c)
     ok = c.packet("c", b"a" * 998 + b"\r\n")  # 1000 octets: within every limit
     big = c.packet("c", (b"b" * 98 + b"\r\n") * 15)  # 1500 octets: above 1460 and 1024
     mid = c.packet("c", (b"c" * 98 + b"\r\n") * 11)  # 1100 octets: above 1024 only
@@ -112,10 +110,7 @@ def test_ipv6_syn_mss_limit_is_mtu_minus_60(judge_trace):
 def test_two_rcpts_fail_smtp_mail_1(judge_trace):
     t = Trace()
     c = smtp_open(t)
-    exchange(c, b"MAIL FROM:<a@dev>\r\n", b"250 ok\r\n")
-    r1, _ = exchange(c, b"RCPT TO:<b@test>\r\n", b"250 ok\r\n")
-    r2, _ = exchange(c, b"RCPT TO:<c@test>\r\n", b"250 ok\r\n")
-    exchange(c, b"DATA\r\n", b"354 go\r\n")
+    r1, r2 = smtp_to_data(c, (b"b@test", b"c@test"))
     c.send("c", b"hi\r\n.\r\n")
     c.send("s", b"250 ok\r\n")
     smtp_quit(c)
@@ -201,9 +196,7 @@ def test_data_before_354_fails_even_with_pipelining(judge_trace):
 def test_bare_lf_fails_smtp_wire_1(judge_trace):
     t = Trace()
     c = smtp_open(t)
-    exchange(c, b"MAIL FROM:<a@dev>\r\n", b"250 ok\r\n")
-    exchange(c, b"RCPT TO:<b@test>\r\n", b"250 ok\r\n")
-    exchange(c, b"DATA\r\n", b"354 go\r\n")
+    smtp_to_data(c)
     body = c.send("c", b"good line\r\nbare line\nmore\r\n.\r\n")
     c.send("s", b"250 queued\r\n")
     smtp_quit(c)
@@ -285,9 +278,7 @@ def test_device_reset_fails_net_wire_2(judge_trace):
 def test_lost_segment_is_a_gap(judge_trace):
     t = Trace()
     c = smtp_open(t)
-    exchange(c, b"MAIL FROM:<a@dev>\r\n", b"250 ok\r\n")
-    exchange(c, b"RCPT TO:<b@test>\r\n", b"250 ok\r\n")
-    exchange(c, b"DATA\r\n", b"354 go\r\n")
+    smtp_to_data(c)
     c.next["c"] += 100  # 100 octets never captured
     after = c.packet("c", b"tail\r\n.\r\n")
     c.send("s", b"250 queued\r\n")

@@ -51,6 +51,7 @@ def test_qemu_pop3_over_ipv4():
         "NET-WIRE-1": "pass", "NET-WIRE-2": "pass", "POP-WIRE-1": "pass", "POP-WIRE-2": "pass"}
 
 
+@pytest.mark.emulated
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 def test_filter_dump_args_are_accepted_by_qemu(tmp_path: Path):
     cap = FilterDumpCapture()

@@ -17,6 +17,8 @@ from bench.config import load_target, project_root
 from bench.session import BenchSession, bench_session
 from bench.target.protocols import TargetError
 
+pytestmark = pytest.mark.emulated
+
 CFG = load_target("mps2-an385")
 
 

@@ -17,7 +17,8 @@ from bench.session import bench_session
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "acceptance"))
 import workloads as wl  # noqa: E402
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="tap devices and live capture need root")
+pytestmark = [pytest.mark.emulated, pytest.mark.root,
+              pytest.mark.skipif(os.geteuid() != 0, reason="tap devices and live capture need root")]
 
 
 def test_tap_mode_live_capture_judges_real_frames(tmp_path: Path) -> None:

@@ -145,7 +145,10 @@ def read_transcript(path: Path) -> Parsed[TranscriptEntry]:
 
     def entry(raw: str, n: int) -> TranscriptEntry | None:
         fields = parse_transcript_line(raw)
-        return None if fields is None else TranscriptEntry(fields[0], server, *fields[1:], lineno=n)
+        if fields is None:
+            return None
+        t, session, direction, data, note = fields
+        return TranscriptEntry(t, server, session, direction, data, note, n)
 
     return _read_records(path, entry, comment="#")
 

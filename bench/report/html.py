@@ -254,7 +254,7 @@ def _header(m: ReportModel) -> str:
 
 
 def _criteria(m: ReportModel, shown: dict[str, dict[str, float]]) -> str:
-    source = f" from {escape(m.catalogue_source.name)}" if m.catalogue_source else ""
+    source = f" (docs/{escape(m.catalogue.path.name)}, version {escape(m.catalogue.version)})"
     out = ['<h2 id="criteria">Verdicts by criterion<span class="toolbar">'
            '<button onclick="setAll(\'details.crit\',true)">expand all</button>'
            '<button onclick="setAll(\'details.crit\',false)">collapse all</button></span></h2>',

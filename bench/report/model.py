@@ -17,7 +17,7 @@ from bench.capture.tcpflow import Connection
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict
 from bench.report.artifacts import Capture, read_capture, read_transcript, read_uart_log
 from bench.report.clock import ClockAlignment, align_capture
-from bench.report.criteria import Criterion, load_criteria
+from bench.report.criteria import Catalogue, Criterion, load_catalogue
 from bench.report.plot import Limit, PayloadPlot, build_payload_plot
 from bench.report.store import TestRecord  # its dirname rule names the test directory
 from bench.report.timeline import Timeline, build_timeline, evidence_keys
@@ -174,7 +174,7 @@ class ReportModel:
     criteria: list[CriterionRow]
     tests: list[TestView]
     links: list[Link]
-    catalogue_source: Path | None
+    catalogue: Catalogue
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -365,8 +365,8 @@ def build_report(run_dir: Path, requirements: Path | None = None) -> ReportModel
         t = _test_view(i, td, linker, device, rows)
         budget -= len(t.timeline.rows) if t.timeline else 0
         tests.append(t)
-    catalogue, source = load_criteria(requirements)
-    rows = {c.id: CriterionRow(c) for c in catalogue}
+    catalogue = load_catalogue(requirements)
+    rows = {c.id: CriterionRow(c) for c in catalogue.criteria}
     for t in tests:
         for v in t.verdicts:
             cid = v.verdict.criterion
@@ -379,6 +379,5 @@ def build_report(run_dir: Path, requirements: Path | None = None) -> ReportModel
         run_id=data.get("run_id", run_dir.name), target=data.get("target", ""), run_dir=run_dir,
         started=float(data.get("started") or 0.0), finished=float(data.get("finished") or 0.0),
         device=device, boots=list(data.get("boots", [])), criteria=list(rows.values()), tests=tests,
-        links=links, catalogue_source=source,
-        notes=[] if source else ["REQUIREMENTS.md not found: criteria listed from the built-in catalogue"],
+        links=links, catalogue=catalogue,
     )

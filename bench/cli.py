@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args))
     except ConfigError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"bench: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)

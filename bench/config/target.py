@@ -3,14 +3,22 @@
 A target file (TOML, under ``targets/``) describes resources only. Which driver
 serves them is named here too, so moving from the emulated board to a real one
 is a different file, not different code.
+
+The file is validated strictly with pydantic: an unknown key, a value of the
+wrong type or a value outside an enum is a ``ConfigError`` whose every line
+names the file and the key. Each section is a ``Section`` (strict, frozen,
+unknown keys refused); a new section (waivers, a lab's) is a ``Section``
+subclass and one field on ``TargetConfig``.
 """
 from __future__ import annotations
 
 import ipaddress
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 
 class ConfigError(ValueError):
@@ -21,78 +29,186 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-@dataclass(frozen=True)
-class BoardConfig:
+class Section(BaseModel):
+    """One table of a target file: strict types, no unknown keys, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+#: a list in the file, a tuple in the config; a bare string is refused, not split into characters
+StrList = tuple[str, ...]
+
+
+class BoardConfig(Section):
     driver: Literal["qemu", "pyocd"]
-    image: Path
+    image: Path = Field(strict=False)  # relative paths are resolved against the project root
     machine: str = ""  # qemu
     cpu: str = ""  # qemu
     pyocd_target: str = ""  # pyocd
     probe: str = ""  # pyocd probe unique ID; "" = the only one
-    extra_args: tuple[str, ...] = ()
+    extra_args: StrList = Field(default=(), strict=False)
+
+    @field_validator("image", mode="before")
+    @classmethod
+    def _image_is_text(cls, v: Any) -> Any:
+        if not isinstance(v, (str, Path)):
+            raise ValueError("must be a path (a string)")
+        return v
+
+    @model_validator(mode="after")
+    def _driver_needs(self) -> BoardConfig:
+        if self.driver == "qemu" and not self.machine:
+            raise PydanticCustomError("needs", "machine: a qemu board needs 'machine'")
+        if self.driver == "pyocd" and not self.pyocd_target:
+            raise PydanticCustomError("needs", "pyocd_target: a pyocd board needs 'pyocd_target'")
+        return self
 
 
-@dataclass(frozen=True)
-class ConsoleConfig:
+class ConsoleConfig(Section):
     driver: Literal["qemu-serial", "serial"]
     port: str = ""  # serial: device path or pyserial URL
-    baudrate: int = 115200
+    baudrate: int = Field(default=115200, gt=0)
+
+    @model_validator(mode="after")
+    def _driver_needs(self) -> ConsoleConfig:
+        if self.driver == "serial" and not self.port:
+            raise PydanticCustomError("needs", "port: a serial console needs 'port'")
+        return self
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
+def _address(v: str | None, version: int) -> str | None:
+    if v is None:
+        return v
+    try:
+        addr = ipaddress.ip_address(v)
+    except ValueError:
+        raise ValueError(f"{v!r} is not an IPv{version} address") from None
+    if addr.version != version:
+        raise ValueError(f"{v!r} is not an IPv{version} address")
+    return v
+
+
+class NetworkConfig(Section):
     mode: Literal["user", "tap", "nic"]
     device_ip: str
     server_ip: str  # the address the device dials to reach the host's servers
-    server_ip6: str | None
-    bind: tuple[str, ...]  # where the server emulators listen
+    server_ip6: str | None = None
+    bind: StrList = Field(default=("127.0.0.1",), strict=False)  # where the server emulators listen
     device_ip6: str | None = None
-    prefix_len: int = 24  # IPv4 subnet of device_ip and server_ip
-    mtu: int = 1500
-    interface: str = ""  # nic mode: host interface cabled to the board
+    prefix_len: int = Field(default=24, ge=0, le=32)  # IPv4 subnet of device_ip and server_ip
+    mtu: int = Field(default=1500, ge=576, le=9216)
+    interface: str = ""  # nic mode: host interface cabled to the board; tap mode: "" = a name per run
+
+    @field_validator("device_ip", "server_ip")
+    @classmethod
+    def _ipv4(cls, v: str) -> str:
+        return _address(v, 4) or v
+
+    @field_validator("device_ip6", "server_ip6")
+    @classmethod
+    def _ipv6(cls, v: str | None) -> str | None:
+        return _address(v, 6)
+
+    @field_validator("bind")
+    @classmethod
+    def _binds(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for a in v:
+            try:
+                ipaddress.ip_address(a)
+            except ValueError:
+                raise ValueError(f"{a!r} is not an IP address") from None
+        return v
 
 
-@dataclass(frozen=True)
-class CaptureConfig:
-    source: Literal["filter-dump", "live", "none"]
+class CaptureConfig(Section):
+    source: Literal["filter-dump", "live", "none"] = "none"
     interface: str = ""
 
 
-@dataclass(frozen=True)
-class TargetConfig:
-    name: str
-    description: str
-    path: Path
+class TargetConfig(Section):
+    name: str = ""
+    description: str = ""
+    path: Path = Field(default=Path(), strict=False, exclude=True)  # set by load_target, not a file key
     board: BoardConfig
     console: ConsoleConfig
     network: NetworkConfig
-    capture: CaptureConfig
+    capture: CaptureConfig = CaptureConfig()
     #: expectations where the seed leaves behaviour open (see REQUIREMENTS.md)
-    expect: dict[str, Any] = field(default_factory=dict)
+    expect: dict[str, Any] = Field(default_factory=dict)
 
 
-def _section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
-    sec = data.get(name)
-    if not isinstance(sec, dict):
-        raise ConfigError(f"{path}: missing [{name}] section")
-    return sec
+# -- messages -------------------------------------------------------------------
+_TYPE_WORDS = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "bool_type": "must be true or false",
+    "tuple_type": "must be a list of strings",
+    "list_type": "must be a list",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+}
 
 
-def _require(sec: dict[str, Any], key: str, where: str) -> Any:
-    if key not in sec:
-        raise ConfigError(f"{where}: missing key {key!r}")
-    return sec[key]
+def _key(loc: tuple[int | str, ...], value: Any) -> str:
+    """``('network', 'mode')`` → ``[network] mode``; list items as ``bind[1]``; a table as ``[lab]``."""
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    index = "".join(f"[{p}]" for p in loc if isinstance(p, int))
+    if not parts:
+        return "(top level)"
+    if len(parts) == 1:
+        table = loc[0] in _SECTIONS or isinstance(value, dict)
+        return (f"[{parts[0]}]" if table else parts[0]) + index
+    return f"[{'.'.join(parts[:-1])}] {parts[-1]}{index}"
 
 
-def _check_subnet(net: NetworkConfig, where: str) -> None:
-    """device_ip and server_ip are IPv4 addresses on one subnet of ``prefix_len`` bits."""
-    try:
-        subnet = ipaddress.IPv4Network(f"{net.server_ip}/{net.prefix_len}", strict=False)
-        device = ipaddress.IPv4Address(net.device_ip)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
-    if device not in subnet:
-        raise ConfigError(f"{where}: device_ip {device} is not on server_ip's subnet {subnet}")
+_SECTIONS = {n for n, f in TargetConfig.model_fields.items()
+             if isinstance(f.annotation, type) and issubclass(f.annotation, Section)}
+
+
+def _message(err: Any) -> str:
+    kind, value = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "missing section" if err["loc"][-1] in _SECTIONS and len(err["loc"]) == 1 else "missing key"
+    if kind == "literal_error":
+        allowed = err.get("ctx", {}).get("expected", "")
+        return f"must be one of {allowed}, not {value!r}"
+    if kind in _TYPE_WORDS:
+        return f"{_TYPE_WORDS[kind]}, not {type(value).__name__} {value!r}"
+    if kind == "value_error":
+        return str(err.get("ctx", {}).get("error", err["msg"]))
+    if kind == "needs":  # a section's own rule: "key: why"
+        return err["msg"]
+    return f"{err['msg'].lower()} (got {value!r})"
+
+
+def format_errors(path: Path, exc: ValidationError) -> str:
+    """One line per problem, each naming the file and the key."""
+    lines, seen = [], set()
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        if len(loc) > 1 and isinstance(loc[-1], int) and loc[:-1] in seen:
+            continue
+        seen.add(loc)
+        if err["type"] == "needs":  # names its key itself
+            lines.append(f"{path}: [{'.'.join(map(str, loc))}] {_message(err)}")
+        else:
+            lines.append(f"{path}: {_key(loc, err.get('input'))}: {_message(err)}")
+    return "\n".join(lines)
+
+
+# -- loading --------------------------------------------------------------------
+def _check_consistency(cfg: TargetConfig, where: str) -> None:
+    b, c, n = cfg.board, cfg.console, cfg.network
+    if c.driver == "qemu-serial" and b.driver != "qemu":
+        raise ConfigError(f"{where}: [console] driver: qemu-serial needs a qemu board")
+    if n.mode == "tap" and b.driver != "qemu":
+        raise ConfigError(f"{where}: [network] mode: tap mode needs a qemu board")
+    subnet = ipaddress.IPv4Network(f"{n.server_ip}/{n.prefix_len}", strict=False)
+    if ipaddress.IPv4Address(n.device_ip) not in subnet:
+        raise ConfigError(f"{where}: [network] device_ip: {n.device_ip} is not on server_ip's subnet {subnet}")
 
 
 def resolve_target_path(name_or_path: str | Path) -> Path:
@@ -111,63 +227,19 @@ def load_target(name_or_path: str | Path) -> TargetConfig:
     path = resolve_target_path(name_or_path)
     try:
         data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    where = str(path)
-    b = _section(data, "board", path)
-    driver = _require(b, "driver", f"{where} [board]")
-    if driver not in ("qemu", "pyocd"):
-        raise ConfigError(f"{where} [board]: driver must be qemu or pyocd, not {driver!r}")
-    image = Path(_require(b, "image", f"{where} [board]"))
-    if not image.is_absolute():
-        image = project_root() / image
-    board = BoardConfig(
-        driver=driver,
-        image=image,
-        machine=b.get("machine", ""),
-        cpu=b.get("cpu", ""),
-        pyocd_target=b.get("pyocd_target", ""),
-        probe=b.get("probe", ""),
-        extra_args=tuple(b.get("extra_args", ())),
-    )
-    if driver == "qemu" and not board.machine:
-        raise ConfigError(f"{where} [board]: a qemu board needs 'machine'")
-    if driver == "pyocd" and not board.pyocd_target:
-        raise ConfigError(f"{where} [board]: a pyocd board needs 'pyocd_target'")
-
-    c = _section(data, "console", path)
-    console = ConsoleConfig(
-        driver=_require(c, "driver", f"{where} [console]"),
-        port=c.get("port", ""),
-        baudrate=int(c.get("baudrate", 115200)),
-    )
-    if console.driver == "serial" and not console.port:
-        raise ConfigError(f"{where} [console]: a serial console needs 'port'")
-    if console.driver == "qemu-serial" and driver != "qemu":
-        raise ConfigError(f"{where}: console driver qemu-serial needs a qemu board")
-
-    n = _section(data, "network", path)
-    network = NetworkConfig(
-        mode=_require(n, "mode", f"{where} [network]"),
-        device_ip=_require(n, "device_ip", f"{where} [network]"),
-        server_ip=_require(n, "server_ip", f"{where} [network]"),
-        server_ip6=n.get("server_ip6"),
-        device_ip6=n.get("device_ip6"),
-        bind=tuple(n.get("bind", ("127.0.0.1",))),
-        prefix_len=int(n.get("prefix_len", 24)),
-        mtu=int(n.get("mtu", 1500)),
-        interface=n.get("interface", ""),
-    )
-    _check_subnet(network, f"{where} [network]")
-    cap = data.get("capture", {"source": "none"})
-    capture = CaptureConfig(source=cap.get("source", "none"), interface=cap.get("interface", network.interface))
-    return TargetConfig(
-        name=data.get("name", path.stem),
-        description=data.get("description", ""),
-        path=path,
-        board=board,
-        console=console,
-        network=network,
-        capture=capture,
-        expect=dict(data.get("expect", {})),
-    )
+    if "path" in data:
+        raise ConfigError(f"{path}: path: unknown key")
+    try:
+        cfg = TargetConfig.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        raise ConfigError(format_errors(path, exc)) from None
+    _check_consistency(cfg, str(path))
+    board = cfg.board
+    if not board.image.is_absolute():
+        board = board.model_copy(update={"image": project_root() / board.image})
+    capture = cfg.capture
+    if not capture.interface and cfg.network.interface:
+        capture = capture.model_copy(update={"interface": cfg.network.interface})
+    return cfg.model_copy(update={"name": cfg.name or path.stem, "board": board, "capture": capture})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
@@ -25,3 +26,14 @@ def test_unknown_target_is_one_clear_line() -> None:
 def test_run_rejects_stray_options() -> None:
     run = bench("build", "--bogus")
     assert run.returncode == 2 and "unrecognized arguments" in run.stderr
+
+
+def test_bad_target_file_is_exit_2_one_line_per_key(tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text((Path(__file__).parents[2] / "targets" / "mps2-an385.toml").read_text()
+                   .replace('mode = "user"', 'mode = "usr"\nprob = 1'))
+    run = bench("run", "--target", str(bad))
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.splitlines() == [f"bench: {bad}: [network] mode: must be one of 'user', 'tap' or 'nic', not 'usr'",
+                                       f"bench: {bad}: [network] prob: unknown key"]
+    assert not list(tmp_path.glob("*/verdicts.json"))

@@ -40,13 +40,20 @@ StrList = tuple[str, ...]
 
 
 class BoardConfig(Section):
-    driver: Literal["qemu", "pyocd"]
+    driver: Literal["qemu", "pyocd", "gdb"]
     image: Path = Field(strict=False)  # relative paths are resolved against the project root
     machine: str = ""  # qemu
     cpu: str = ""  # qemu
     pyocd_target: str = ""  # pyocd
     probe: str = ""  # pyocd probe unique ID; "" = the only one
     extra_args: StrList = Field(default=(), strict=False)
+    #: qemu: how the image gets in: "kernel" (-kernel at start) or "gdb" (over QEMU's gdbstub)
+    flasher: Literal["kernel", "gdb"] = "kernel"
+    gdb_server: str = ""  # gdb driver: host:port of OpenOCD, J-Link GDB Server or pyocd gdbserver
+    gdb_before_load: StrList = Field(default=(), strict=False)  # OpenOCD/pyocd: "monitor reset halt"
+    gdb_after_load: StrList = Field(default=("monitor system_reset",), strict=False)  # OpenOCD: "monitor reset run"
+    gdb_reset: StrList = Field(default=("monitor reset",), strict=False)  # J-Link "monitor reset"
+    gdb_halt: StrList = Field(default=(), strict=False)  # power-off: "monitor reset halt"
 
     @field_validator("image", mode="before")
     @classmethod
@@ -61,6 +68,10 @@ class BoardConfig(Section):
             raise PydanticCustomError("needs", "machine: a qemu board needs 'machine'")
         if self.driver == "pyocd" and not self.pyocd_target:
             raise PydanticCustomError("needs", "pyocd_target: a pyocd board needs 'pyocd_target'")
+        if self.driver == "gdb" and not self.gdb_server:
+            raise PydanticCustomError("needs", "gdb_server: a gdb board needs 'gdb_server' (host:port)")
+        if self.flasher == "gdb" and self.driver != "qemu":
+            raise PydanticCustomError("needs", "flasher: only a qemu board takes flasher = 'gdb' (use driver = 'gdb')")
         return self
 
 

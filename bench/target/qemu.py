@@ -24,6 +24,7 @@ from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from bench.capture.pcap import shift_timestamps
 from bench.config import BoardConfig, NetworkConfig
+from bench.target.gdb import FlashResult, GdbFlasher
 from bench.target.process import spawn, terminate
 from bench.target.protocols import TargetError
 
@@ -47,6 +48,7 @@ class QemuProcess:
     tap_ifname: str = ""  # tap mode: the device the bench created
     proc: Any = None
     serial_port: int = 0
+    gdb_port: int = 0  # board.flasher == "gdb": QEMU's gdbstub, the image comes over it
     qmp: QEMUMonitorProtocol | None = None
     console: serial.SerialBase | None = None
     clock_zero: float = 0.0  # host time the CPU was first let run: QEMU's virtual clock zero
@@ -68,7 +70,7 @@ class QemuProcess:
         return [
             exe, "-M", self.board.machine, "-cpu", self.board.cpu, "-m", "16M",
             "-nographic", "-monitor", "none", "-S",
-            "-kernel", str(image),
+            *self._loader(image),
             "-netdev", netdev, "-net", f"nic,netdev={NETDEV_ID},model=lan9118",
             "-chardev", f"socket,id=uart0,host=127.0.0.1,port={self.serial_port},server=on,wait=on,nodelay=on",
             "-serial", "chardev:uart0",
@@ -76,11 +78,18 @@ class QemuProcess:
             *self.board.extra_args,
         ]  # fmt: skip
 
+    def _loader(self, image: Path) -> list[str]:
+        """``-kernel`` loads the image at start; with the GDB flasher QEMU starts empty and halted."""
+        if self.board.flasher == "gdb":
+            return ["-gdb", f"tcp:127.0.0.1:{self.gdb_port}"]
+        return ["-kernel", str(image)]
+
     def start(self, image: Path, timeout: float = 10.0) -> None:
         self.stop()  # what a crashed predecessor left: its monitor connection, console and process
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "qmp.sock").unlink(missing_ok=True)
         self.serial_port = _free_port()
+        self.gdb_port = _free_port() if self.board.flasher == "gdb" else 0
         self.proc = spawn(self.argv(image), self.log)
         deadline = time.monotonic() + timeout
         self.console = self._retry(deadline, self._connect_serial)
@@ -138,12 +147,18 @@ class QemuProcess:
 
 
 class QemuBoard:
-    """FlashableBoard on QEMU: flashing records the image; power-on boots it."""
+    """FlashableBoard on QEMU: flashing records the image; power-on boots it.
+
+    With ``flasher = "gdb"`` power-on starts QEMU empty and halted and sends the
+    image over QEMU's gdbstub with the same ``GdbFlasher`` a real board's GDB
+    server gets: load, ``compare-sections``, ``monitor system_reset``.
+    """
 
     def __init__(self, name: str, qemu: QemuProcess) -> None:
         self.name = name
         self.qemu = qemu
         self.image: Path | None = None
+        self.last_flash: FlashResult | None = None
         self._on_start: list[Any] = []  # run after start, before the CPU runs
 
     def before_run(self, hook: Any) -> None:
@@ -163,6 +178,9 @@ class QemuBoard:
         self.qemu.start(self.image)
         for hook in self._on_start:
             hook()
+        if self.qemu.board.flasher == "gdb":  # gdb's detach lets the CPU run
+            self.last_flash = GdbFlasher(f"127.0.0.1:{self.qemu.gdb_port}",
+                                         after_load=self.qemu.board.gdb_after_load).flash(self.image)
         self.qemu.clock_zero = time.time()  # QEMU's virtual clock starts at this cont
         self.qemu.command("cont")
 

@@ -32,6 +32,19 @@ def _live_tap(config: TargetConfig, interface: str = "") -> WireTap:
     return LiveCapture(interface or config.capture.interface or config.network.interface)
 
 
+def _probe_board(config: TargetConfig) -> FlashableBoard:
+    """A real board behind a debug probe: pyocd's API, or any GDB server."""
+    b = config.board
+    if b.driver == "gdb":
+        from bench.target.gdb import GdbBoard, GdbFlasher
+
+        flasher = GdbFlasher(b.gdb_server, before_load=b.gdb_before_load, after_load=b.gdb_after_load)
+        return GdbBoard(config.name, flasher, reset=b.gdb_reset, halt=b.gdb_halt)
+    from bench.target.pyocd_board import PyOCDBoard
+
+    return PyOCDBoard(config.name, b)
+
+
 @contextlib.contextmanager
 def open_target(config: TargetConfig, workdir: Path) -> Iterator[Target]:
     """Build the drivers for ``config``; power everything off on the way out, whatever happened."""
@@ -59,11 +72,10 @@ def open_target(config: TargetConfig, workdir: Path) -> Iterator[Target]:
                 if tap is not None:
                     tap.stop()
                 qemu.stop()
-    elif config.board.driver == "pyocd":
-        from bench.target.pyocd_board import PyOCDBoard
+    elif config.board.driver in ("pyocd", "gdb"):
         from bench.target.serial_console import SerialConsole
 
-        board_ = PyOCDBoard(config.name, config.board)
+        board_ = _probe_board(config)
         console = SerialConsole(config.console.port, config.console.baudrate)
         tap_ = _live_tap(config) if config.capture.source == "live" else None
         try:

@@ -29,7 +29,7 @@ def test_unknown_target_lists_known_ones() -> None:
     "text,message",
     [
         ("name='x'\n", r"\[board\]: missing section"),
-        ("[board]\ndriver='jtagulator'\nimage='x'\n", r"\[board\] driver: must be one of 'qemu' or 'pyocd', not 'jtagulator'"),
+        ("[board]\ndriver='jtagulator'\nimage='x'\n", r"\[board\] driver: must be one of 'qemu', 'pyocd' or 'gdb', not 'jtagulator'"),
         ("[board]\ndriver='qemu'\nimage='x'\n", r"\[board\] machine: a qemu board needs 'machine'"),
         ("[board]\ndriver='pyocd'\nimage='x'\n", r"\[board\] pyocd_target: a pyocd board needs"),
         ("[board\n", "x.toml"),
@@ -76,7 +76,7 @@ _NET = "[network]\nmode='user'\ndevice_ip='10.0.2.15'\nserver_ip='10.0.2.2'\n"
         (("mode='user'", "mode='usr'"), "[network] mode: must be one of 'user', 'tap' or 'nic', not 'usr'"),
         (("", "[capture]\nsource='tcpdumpx'\n"),
          "[capture] source: must be one of 'filter-dump', 'live' or 'none', not 'tcpdumpx'"),
-        (("driver='qemu'", "driver='qemux'"), "[board] driver: must be one of 'qemu' or 'pyocd', not 'qemux'"),
+        (("driver='qemu'", "driver='qemux'"), "[board] driver: must be one of 'qemu', 'pyocd' or 'gdb', not 'qemux'"),
         (("driver='qemu-serial'", "driver='tty'"), "[console] driver: must be one of 'qemu-serial' or 'serial'"),
         (("image='x'", "image='x'\nextra_args='-s'"), "[board] extra_args: must be a list of strings, not str '-s'"),
         (("image='x'", "image='x'\nextra_args=['-s', 1]"), "[board] extra_args[1]: must be a string, not int 1"),

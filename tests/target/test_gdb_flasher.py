@@ -9,7 +9,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -115,7 +114,7 @@ def test_session_boots_over_gdb_and_reflashes(tmp_path: Path) -> None:
 
 
 def test_kernel_loader_is_the_default(tmp_path: Path) -> None:
-    plain = replace(CFG.board, flasher="kernel")
+    plain = CFG.board.model_copy(update={"flasher": "kernel"})
     argv = QemuProcess(plain, CFG.network, tmp_path).argv(CFG.board.image)
     assert "-kernel" in argv and "-gdb" not in argv
 

@@ -58,6 +58,16 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when the host has everything the target needs, 3 (bench error) when not."""
+    from bench import doctor
+
+    findings = doctor.diagnose(load_target(args.target), Path(args.image) if args.image else None)
+    for line in doctor.render(findings):
+        print(line)
+    return 0 if doctor.ready(findings) else 3
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("selftest", help="mutation self-test: every mutant firmware must be rejected", add_help=False)
     p.add_argument("selftest_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=_selftest)
+
+    p = sub.add_parser("doctor", help="check that this host has what a target needs (exit 3 if not)",
+                       description="One table: the emulator or probe tools, the debug probe by uid, the GDB "
+                                   "server, the serial port, the NIC and its offloads, capture and tap "
+                                   "privileges, the image and its sha256. Exit 0 when ready, 3 when a needed "
+                                   "item is missing.")
+    p.add_argument("target", nargs="?", default="mps2-an385", help="target name under targets/ or a target file")
+    p.add_argument("--image", help="firmware image to check instead of the target file's")
+    p.set_defaults(fn=_doctor)
 
     p = sub.add_parser("report", help="render the HTML report of a run directory")
     p.add_argument("run_dir")

@@ -46,6 +46,7 @@ class BoardConfig(Section):
     cpu: str = ""  # qemu
     pyocd_target: str = ""  # pyocd
     probe: str = ""  # pyocd probe unique ID; "" = the only one
+    pyocd_pack: str = ""  # pyocd: a local CMSIS pack (.pack) for a target pyocd has not built in
     extra_args: StrList = Field(default=(), strict=False)
     #: qemu: how the image gets in: "kernel" (-kernel at start) or "gdb" (over QEMU's gdbstub)
     flasher: Literal["kernel", "gdb"] = "kernel"

@@ -14,7 +14,27 @@ from bench.agent.client import AgentClient, Banner
 from bench.agent.codec import SECRET_KEYS, Reply
 
 BODY_CHUNK = 288  # bytes per smtp.body line: 384 base64 chars, well inside 512
-_DEFAULT_TIMEOUT_MS = 10_000
+REQUEST_MARGIN_S = 3.0  # beyond the device's own wait: the UART round trip, the client's 1 s grace
+
+#: verbs every device implements (docs/agent-protocol.md, "Required and optional verbs")
+REQUIRED_VERBS = frozenset({
+    "hello", "sys.info", "sys.reset", "net.info",
+    "pop3.open", "pop3.stat", "pop3.list", "pop3.retr", "pop3.quit",
+    "smtp.config", "smtp.body", "smtp.send",
+})
+#: verbs a device implements only when its ``caps=`` names them
+OPTIONAL_VERBS = frozenset({"pop3.noop", "pop3.rset", "pop3.dele", "pop3.abort", "tcp.bulk", "net.config"})
+#: the device honours a per-request ``timeout_ms=``
+TIMEOUT_ARG = "timeout-arg"
+_CAP_ALIASES = {"tcp-bulk": "tcp.bulk"}  # protocol 1's first spelling
+
+#: which declared waits a verb's request may spend (one after another, each at most once
+#: for the longest: the timeout applies to each wait for the server, not to the operation)
+_WAITS: dict[str, tuple[str, ...]] = {
+    "pop3.open": ("connect_ms", "reply_ms"),
+    "smtp.send": ("connect_ms", "reply_ms", "msg_ms"),
+    "tcp.bulk": ("connect_ms", "reply_ms"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,24 @@ class DeviceLimits:
 
 
 @dataclass(frozen=True)
+class DeviceTimeouts:
+    """The client timeouts the device really uses (banner / hello); protocol defaults when absent."""
+
+    connect_ms: int = 10_000  # TCP connect to the server
+    reply_ms: int = 10_000  # each wait for a server reply
+    msg_ms: int = 30_000  # the SMTP reply after the message's terminating dot
+
+    @classmethod
+    def from_fields(cls, f: dict[str, str]) -> DeviceTimeouts:
+        return cls(**{k: int(f[k]) for k in cls.__dataclass_fields__ if k in f})
+
+
+def parse_caps(value: str) -> frozenset[str]:
+    """``caps=``: features and optional verbs; old spellings read as the current ones."""
+    return frozenset(_CAP_ALIASES.get(c, c) for c in value.split(",") if c)
+
+
+@dataclass(frozen=True)
 class DeviceInfo:
     fw: str
     board: str
@@ -42,17 +80,39 @@ class DeviceInfo:
     limits: DeviceLimits
     ip: str
     ip6: str
+    timeouts: DeviceTimeouts = DeviceTimeouts()
 
     @classmethod
     def from_fields(cls, f: dict[str, str]) -> DeviceInfo:
         return cls(
             fw=f.get("fw", ""),
             board=f.get("board", ""),
-            caps=frozenset(filter(None, f.get("caps", "").split(","))),
+            caps=parse_caps(f.get("caps", "")),
             limits=DeviceLimits.from_fields(f),
             ip=f.get("ip", ""),
             ip6=f.get("ip6", ""),
+            timeouts=DeviceTimeouts.from_fields(f),
         )
+
+    def has_verb(self, verb: str) -> bool:
+        """Required verbs always; an optional one (or any other) only when ``caps=`` names it."""
+        return verb in REQUIRED_VERBS or verb in self.caps
+
+    @property
+    def timeout_arg(self) -> bool:
+        return TIMEOUT_ARG in self.caps
+
+    def wait_ms(self, kind: str, requested: int | None = None) -> int:
+        """How long the device waits at ``kind`` (``connect_ms``, ``reply_ms``, ``msg_ms``):
+        the requested ``timeout_ms`` when it honours one, else its declared timeout."""
+        if requested is not None and self.timeout_arg:
+            return requested
+        return int(getattr(self.timeouts, kind))
+
+    def request_deadline_s(self, verb: str, requested: int | None = None) -> float:
+        """How long the bench waits for ``verb``'s final reply: the device's longest wait plus a margin."""
+        waits = _WAITS.get(verb, ("reply_ms",))
+        return max(self.wait_ms(k, requested) for k in waits) / 1000 + REQUEST_MARGIN_S
 
 
 @dataclass(frozen=True)
@@ -129,10 +189,16 @@ class Device:
 
     # -- generic operation -------------------------------------------------
     def op(self, verb: str, timeout_ms: int | None = None, **args: bytes | str | int) -> OpResult:
-        """Run one mail verb; an ``err`` reply is a result, not an exception."""
-        if timeout_ms is not None:
-            args["timeout_ms"] = timeout_ms
-        wait = (timeout_ms or _DEFAULT_TIMEOUT_MS) / 1000 + 3.0
+        """Run one mail verb; an ``err`` reply is a result, not an exception.
+
+        ``timeout_ms`` goes to the device only when it declares ``timeout-arg``; the
+        bench waits as long as the device will (its declared timeouts otherwise)."""
+        if self.info is None:  # not asked hello yet: the protocol's defaults
+            send, wait = timeout_ms is not None, (timeout_ms or DeviceTimeouts.reply_ms) / 1000 + REQUEST_MARGIN_S
+        else:
+            send, wait = timeout_ms is not None and self.info.timeout_arg, self.info.request_deadline_s(verb, timeout_ms)
+        if send:
+            args["timeout_ms"] = timeout_ms  # type: ignore[assignment]
         shown = {k: ("********" if k in SECRET_KEYS else str(v)) for k, v in args.items() if k != "data"}
         t0 = time.time()
         reply: Reply = self.agent.request(verb, timeout=wait, check=False, **args)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.agent.client import AgentLost, AgentTimeout
+from bench.agent.device import OPTIONAL_VERBS
 from bench.config import load_target, project_root
 from bench.session import BenchSession, bench_session
 from bench.target.protocols import TargetError
@@ -38,6 +39,9 @@ def session(tmp_path: Path) -> Iterator[BenchSession]:
 def test_boot_banner_and_identity(session: BenchSession) -> None:
     info = session.device.info
     assert info is not None and info.board == "mps2-an385" and info.limits.pop3_payload == 120
+    # the reference firmware declares every optional verb, timeout-arg and its one client timeout
+    assert info.timeout_arg and all(info.has_verb(v) for v in OPTIONAL_VERBS), info.caps
+    assert (info.timeouts.connect_ms, info.timeouts.reply_ms, info.timeouts.msg_ms) == (10_000, 10_000, 10_000)
     assert session.boots[0].banner - session.boots[0].started < 5
 
 

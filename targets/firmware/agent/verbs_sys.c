@@ -13,11 +13,15 @@
 #include "platform.h"
 
 /* caps= is derived from the verbs actually registered, so the banner cannot
- * claim a client that is not linked in. The POP3 client does APOP (pop3.open
- * apop=1) and the SMTP client AUTH PLAIN and LOGIN (smtp.config auth=). */
+ * claim a client or an optional verb that is not linked in. The POP3 client does
+ * APOP (pop3.open apop=1) and the SMTP client AUTH PLAIN and LOGIN (smtp.config
+ * auth=); every client wait honours a per-request timeout_ms (timeout-arg). */
+static const char *const optional_verbs[] = {"pop3.noop", "pop3.rset",  "pop3.dele",
+                                             "pop3.abort", "tcp.bulk", "net.config"};
+
 static const char *caps_value(void)
 {
-    char list[96] = "";
+    char list[192] = "";
     if (agent_verb_registered("pop3.open"))
         strcat(list, "pop3,");
     if (agent_verb_registered("smtp.send"))
@@ -26,9 +30,12 @@ static const char *caps_value(void)
         strcat(list, "apop,");
     if (agent_verb_registered("smtp.config"))
         strcat(list, "auth-plain,auth-login,");
-    strcat(list, "ipv6,");
-    if (agent_verb_registered("tcp.bulk"))
-        strcat(list, "tcp-bulk,");
+    strcat(list, "ipv6,timeout-arg,");
+    for (size_t i = 0; i < sizeof optional_verbs / sizeof optional_verbs[0]; i++)
+        if (agent_verb_registered(optional_verbs[i])) {
+            strcat(list, optional_verbs[i]);
+            strcat(list, ",");
+        }
     size_t n = strlen(list);
     if (n)
         list[n - 1] = '\0';
@@ -38,22 +45,24 @@ static const char *caps_value(void)
 /* The identity and limits shared by the banner and hello. */
 static const char *identity(void)
 {
-    static char buf[400];
+    static char buf[480];
     const char *ip6 = netstack_ip6_str();
     snprintf(buf, sizeof buf,
              "proto=1 fw=%s board=%s caps=%s mtu=%u mss=%u mss6=%u pop3_payload=%u "
-             "smtp_payload=%u tcp_wnd=%u body_max=%lu ip=%s%s%s",
+             "smtp_payload=%u tcp_wnd=%u body_max=%lu connect_ms=%u reply_ms=%u msg_ms=%u ip=%s%s%s",
              agent_pct(FW_NAME "/" FW_VERSION, strlen(FW_NAME "/" FW_VERSION)), BOARD_NAME,
              caps_value(), (unsigned)netstack_netif()->mtu, (unsigned)netstack_mss4(),
              (unsigned)netstack_mss6(), (unsigned)POP3_CLIENT_PAYLOAD,
              (unsigned)SMTP_CLIENT_PAYLOAD, (unsigned)TCP_WND, (unsigned long)SMTP_BODY_MAX,
-             netstack_ip4_str(), *ip6 ? " ip6=" : "", ip6);
+             /* the default of every client wait; timeout_ms= overrides it per request */
+             (unsigned)CLIENT_TIMEOUT_MS_DEFAULT, (unsigned)CLIENT_TIMEOUT_MS_DEFAULT,
+             (unsigned)CLIENT_TIMEOUT_MS_DEFAULT, netstack_ip4_str(), *ip6 ? " ip6=" : "", ip6);
     return buf;
 }
 
 void agent_boot_banner(void)
 {
-    char line[420];
+    char line[500];
     size_t n = (size_t)snprintf(line, sizeof line, "* boot %s\n", identity());
     uart_write(line, n < sizeof line ? n : sizeof line - 1);
 }

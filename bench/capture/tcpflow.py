@@ -81,6 +81,21 @@ class Direction:
         j = bisect.bisect_right(self.chunk_offsets, end - 1)
         return tuple(sorted(set(self.chunk_packets[max(i, 0):j])))
 
+    def chunks_between(self, start: int, end: int) -> list[tuple[int, int]]:
+        """(frame, octets of ``start:end`` it carried) for every frame that carried some, in stream order."""
+        if end <= start or not self.chunk_offsets:
+            return []
+        offs = self.chunk_offsets
+        i = max(bisect.bisect_right(offs, start) - 1, 0)
+        out: list[tuple[int, int]] = []
+        while i < len(offs) and offs[i] < end:
+            stop = offs[i + 1] if i + 1 < len(offs) else len(self.stream)
+            n = min(stop, end) - max(offs[i], start)
+            if n > 0:
+                out.append((self.chunk_packets[i], n))
+            i += 1
+        return out
+
     def time_of(self, packet: int) -> float:
         """Capture time of one of this direction's frames."""
         if self._times is None:

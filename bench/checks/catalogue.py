@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.checks import device, pop3, smtp, wirechecks
+from bench.checks import device, pop3, smtp, split_replies, wirechecks
 from bench.checks.context import CheckContext
 from bench.checks.verdict import Verdict
 from bench.workload.evidence import RunEvidence
@@ -47,6 +47,7 @@ CHECKS: dict[str, Check] = {
     "POP-TRANS-3": pop3.pop_trans_3,
     "POP-TRANS-4": pop3.pop_trans_4,
     "POP-TRANS-5": pop3.pop_trans_5,
+    "POP-WIRE-3": split_replies.pop_wire_3,
     "DEV-ROB-1": device.dev_rob_1,
     "DEV-ROB-2": device.dev_rob_2,
 }

@@ -1,4 +1,5 @@
-"""Device robustness: DEV-ROB-1 (malformed servers) and DEV-ROB-2 (no leaks over a long run)."""
+"""Device robustness: DEV-ROB-1 (malformed servers), POP-WIRE-3 (replies split across segments)
+and DEV-ROB-2 (no leaks over a long run)."""
 from __future__ import annotations
 
 import dataclasses
@@ -32,11 +33,13 @@ def test_malformed_pop3_server(bench, name: str) -> None:
     bench.check(wl.pop3_fault(name, rule, op))
 
 
-@pytest.mark.criterion("POP-TRANS-1", "POP-TRANS-3", "POP-WIRE-1")
+@pytest.mark.criterion("POP-WIRE-3", "POP-TRANS-1", "POP-TRANS-3", "POP-WIRE-1")
 def test_pop3_replies_split_byte_by_byte(bench) -> None:
     split = FaultPlan([FaultRule("*", "split", size=1)])
+    base = wl.pop3_session()
     workload = dataclasses.replace(
-        wl.pop3_session(), name="pop3-split-1", pop3_server=Pop3ServerSpec(wl.maildrop(), faults=split)
+        base, name="pop3-split-1", criteria=("POP-WIRE-3", *base.criteria),
+        pop3_server=Pop3ServerSpec(wl.maildrop(), faults=split),
     )
     bench.check(workload)
 

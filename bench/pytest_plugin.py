@@ -56,7 +56,12 @@ class Bench:
         return self.session.healthy_device()
 
     def run(self, workload: Workload) -> tuple[RunEvidence, list[Verdict]]:
-        evidence, verdicts = self.session.run(workload, self.test.dirname)
+        from bench.workload.capabilities import NotApplicable
+
+        try:
+            evidence, verdicts = self.session.run(workload, self.test.dirname)
+        except NotApplicable as e:  # the device lacks an optional verb: not judged, not failed
+            pytest.skip(str(e))
         self.test.add_run(evidence, verdicts)
         return evidence, verdicts
 
@@ -167,6 +172,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     test.duration = report.duration
     if report.failed and not test.verdicts:
         test.error = str(report.longrepr)[-2000:]
+    elif report.skipped and isinstance(report.longrepr, tuple):  # (file, line, reason): why not judged
+        test.error = str(report.longrepr[2])[-2000:]
     for v in test.verdicts:
         item.user_properties.append((f"verdict {v.criterion}", f"{v.outcome.value}: {v.summary} [{v.subject}]"))
     record = item.config.stash.get(_RECORD, None)

@@ -18,6 +18,7 @@ from bench.checks.catalogue import judge_run
 from bench.checks.verdict import Verdict
 from bench.config import TargetConfig
 from bench.target.target import Target, open_target
+from bench.workload.capabilities import fit
 from bench.workload.evidence import RunEvidence
 from bench.workload.model import Workload
 from bench.workload.runner import WorkloadRunner
@@ -81,6 +82,7 @@ class BenchSession:
     def run(self, workload: Workload, name: str) -> tuple[RunEvidence, list[Verdict]]:
         device = self.healthy_device()
         assert self.target is not None
+        workload = fit(workload, device.info or device.hello())  # NotApplicable: needs an undeclared verb
         runner = WorkloadRunner(device, self.config, self.target.tap)
         directory = self.run_dir / name
         for k in range(2, 1000):  # several workloads in one test: one folder each

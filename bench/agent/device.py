@@ -109,6 +109,11 @@ class DeviceInfo:
             return requested
         return int(getattr(self.timeouts, kind))
 
+    def longest_wait_ms(self, requested: int | None = None) -> int:
+        """The longest any one wait of the device's clients lasts (a session still open
+        after a stalled server ends by then)."""
+        return max(self.wait_ms(k, requested) for k in DeviceTimeouts.__dataclass_fields__)
+
     def request_deadline_s(self, verb: str, requested: int | None = None) -> float:
         """How long the bench waits for ``verb``'s final reply: the device's longest wait plus a margin."""
         waits = _WAITS.get(verb, ("reply_ms",))

@@ -79,6 +79,9 @@ class Pop3Op:
     op: Literal["stat", "list", "retr", "dele", "noop", "rset", "quit", "abort"]
     n: int | None = None
     expect: Expect = "ok"
+    #: the step only probes that the session is still usable: on a device that does not
+    #: declare its verb (pop3.noop), STAT asks the same (bench.workload.capabilities)
+    probe: bool = False
 
 
 Step = SendMail | Pop3Open | Pop3Op

@@ -88,8 +88,10 @@ class WorkloadRunner:
             "smtp": sum(isinstance(s, SendMail) for s in workload.steps),
             "pop3": sum(isinstance(s, Pop3Open) for s in workload.steps),
         }
+        info = self.device.info  # the device's own timeouts: it may not honour the workload's
+        wait_ms = info.longest_wait_ms(workload.timeout_ms) if info else workload.timeout_ms
         for name, srv in servers.items():
-            srv.wait_sessions(expected[name], timeout=workload.timeout_ms / 1000 + 2)
+            srv.wait_sessions(expected[name], timeout=wait_ms / 1000 + 2)
 
     def _do(self, step: Step, workload: Workload, servers: dict[str, Any]) -> list[OpResult]:
         dev = self.device

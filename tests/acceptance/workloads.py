@@ -178,7 +178,7 @@ def pop3_session(family: int = 4, apop: bool = False) -> Workload:
         Pop3Op("retr", 1),
         Pop3Op("retr", 2),
         Pop3Op("retr", 3),
-        Pop3Op("noop"),
+        Pop3Op("noop", probe=True),
         Pop3Op("dele", 1),
         Pop3Op("quit"),
     )
@@ -229,7 +229,7 @@ def pop3_err(verb: str, op: Pop3Op) -> Workload:
     return Workload(
         name=f"pop3-err-{verb.lower()}",
         description=f"-ERR to {verb}: reported; the session stays usable",
-        steps=(Pop3Open(USER, PASSWORD), op, Pop3Op("noop"), Pop3Op("quit")),
+        steps=(Pop3Open(USER, PASSWORD), op, Pop3Op("noop", probe=True), Pop3Op("quit")),
         criteria=("POP-TRANS-5",),
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([FaultRule(verb, "reply", line="-ERR injected failure")])),
     )

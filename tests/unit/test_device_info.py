@@ -41,6 +41,8 @@ def test_declared_timeouts_with_protocol_defaults_for_missing_keys() -> None:
     # timeout-arg: the request's timeout_ms is every wait
     assert ref.wait_ms("msg_ms", 1500) == 1500 and ref.request_deadline_s("smtp.send", 1500) == 4.5
     assert ref.request_deadline_s("pop3.open") == 13.0  # nothing asked: the declared 10 s
+    # how long the runner waits for a session to end: the device's longest wait
+    assert netx.longest_wait_ms(1500) == 30_000 and ref.longest_wait_ms(1500) == 1500
 
 
 @pytest.mark.parametrize(("banner", "sent"), [(REF, b"timeout_ms=1500"), (NETX, None)])

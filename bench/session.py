@@ -1,6 +1,6 @@
 """A bench session: one target opened, its board flashed and booted once, its
 device reused across workloads and rebooted only when a workload leaves it
-unhealthy. The pytest plugin and the ``bench`` command both drive this."""
+unhealthy: faulted, silent, or unable to use the network. The pytest plugin and the ``bench`` command both drive this."""
 from __future__ import annotations
 
 import contextlib
@@ -20,8 +20,9 @@ from bench.config import TargetConfig
 from bench.target.target import Target, open_target
 from bench.workload.capabilities import fit
 from bench.workload.evidence import RunEvidence
+from bench.workload.health import exhaustion
 from bench.workload.model import Workload
-from bench.workload.runner import WorkloadRunner
+from bench.workload.runner import TRANSPORT_ERRORS, WorkloadRunner
 
 
 @dataclass
@@ -40,6 +41,7 @@ class BenchSession:
     device: Device | None = None
     boots: list[BootRecord] = field(default_factory=list)
     uart: UartLog = field(default_factory=UartLog)
+    reboot_reason: str = ""  # set after a workload with a fault: reboot before the next use
 
     def boot(self, reason: str = "session start") -> Device:
         """Flash and power the board, wait for its banner, ask ``hello``."""
@@ -72,12 +74,27 @@ class BenchSession:
         self.device.hello()
 
     def healthy_device(self) -> Device:
-        """The booted device, rebooted first if it stopped answering."""
+        """The booted device, rebooted first (and the reason recorded in ``boots``) if the
+        last workload saw it fault, reboot or lose its console, if it stopped answering,
+        or if it can no longer use the network (pool ran dry, no free PCB)."""
         if self.device is None or not self.target or not self.target.board.alive():
             return self.boot("first use" if self.device is None else "board gone")
+        if self.reboot_reason:
+            reason, self.reboot_reason = self.reboot_reason, ""
+            return self.boot(reason)
         if not self.device.responsive():
             return self.boot("device unresponsive")
+        short = self._resources_short()
+        if short:
+            return self.boot(f"cannot use the network: {short}")
         return self.device
+
+    def _resources_short(self) -> str:
+        assert self.device is not None
+        try:
+            return exhaustion(self.device.memory(), self.device.info)
+        except TRANSPORT_ERRORS as exc:
+            return f"sys.info failed: {exc}"
 
     def run(self, workload: Workload, name: str) -> tuple[RunEvidence, list[Verdict]]:
         device = self.healthy_device()
@@ -90,6 +107,8 @@ class BenchSession:
                 break
             directory = self.run_dir / f"{name}-{k}"
         evidence = runner.run(workload, directory)
+        if evidence.incidents:  # a fault or reboot left the device in a state no test chose
+            self.reboot_reason = f"after {workload.name}: {evidence.incidents[0].describe()}"
         verdicts = judge_run(evidence)
         if evidence.pcap is not None and evidence.pcap.exists() and any(not v.passed for v in verdicts):
             evidence.annotated = annotate(evidence.pcap, verdicts)

@@ -54,6 +54,8 @@ CHECKS: dict[str, Check] = {
 
 
 def judge_run(evidence: RunEvidence) -> list[Verdict]:
+    """The checks of the criteria the workload lists, then DEV-ROB-1/2 where the device
+    evidence calls for them though the workload did not list them (bench.checks.device)."""
     ctx = CheckContext(evidence)
     verdicts: list[Verdict] = []
     for criterion in evidence.workload.criteria:
@@ -61,4 +63,6 @@ def judge_run(evidence: RunEvidence) -> list[Verdict]:
         if check is None:
             raise KeyError(f"no check judges {criterion}; known: {', '.join(sorted(CHECKS))}")
         verdicts.extend(check(ctx))
+    for extra in device.device_checks_for(evidence):
+        verdicts.extend(extra(ctx))
     return verdicts

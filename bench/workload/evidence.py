@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from bench.agent.device import DeviceInfo, MemoryStatus, OpResult
 from bench.agent.uartlog import UartRecord
@@ -18,6 +19,26 @@ class StepResult:
     @property
     def final(self) -> OpResult:
         return self.ops[-1]
+
+
+IncidentKind = Literal["fault", "boot", "lost", "timeout"]
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Something the device did that no workload asks for: a ``* fault`` report, a
+    ``* boot`` it was not asked for, a console that went away or stopped answering."""
+
+    kind: IncidentKind
+    where: str  # "step 3 of 7 (pop3.retr n=3)", "before the first step", ...
+    t: float  # bench clock
+    line: str  # the UART line, or the transport error when no line came
+    request: str = ""  # the last request line the bench had sent by then
+
+    def describe(self) -> str:
+        what = {"fault": "fault", "boot": "unexpected reboot", "lost": "console lost", "timeout": "no answer"}
+        pending = f" (last request: {self.request})" if self.request else ""
+        return f"{what[self.kind]} during {self.where}{pending}: {self.line}"
 
 
 @dataclass
@@ -36,6 +57,10 @@ class RunEvidence:
     memory_before: MemoryStatus | None = None
     memory_after: MemoryStatus | None = None
     healthy_after: bool = True  # the device still answered after the workload
+    incidents: list[Incident] = field(default_factory=list)  # faults, reboots, lost console, in order
+    sessions_ended: bool = False  # every session the steps opened ended (server side) and memory_after was read
+    settle_s: float | None = None  # from the servers' last session end until memory was back (or the wait gave up)
+    stopped: str = ""  # why the runner stopped before the last step (resources exhausted, an incident)
     server_ports: dict[str, int] = field(default_factory=dict)  # "smtp"/"pop3" -> port
     t_start: float = 0.0
     t_end: float = 0.0

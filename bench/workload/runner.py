@@ -8,13 +8,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.agent.device import Device, OpResult
+from bench.agent.client import AgentLost, AgentTimeout, DeviceFault
+from bench.agent.device import Device, MemoryStatus, OpResult
+from bench.agent.uartlog import UartRecord
 from bench.config import TargetConfig
 from bench.servers.pop3 import Pop3Emulator
 from bench.servers.smtp import SmtpEmulator
 from bench.target.protocols import WireTap
-from bench.workload.evidence import RunEvidence, StepResult
+from bench.workload.evidence import Incident, RunEvidence, StepResult
+from bench.workload.health import exhaustion, recovered
 from bench.workload.model import Pop3Op, Pop3Open, SendMail, Step, Workload
+
+TRANSPORT_ERRORS = (DeviceFault, AgentTimeout, AgentLost)
+SETTLE_S = 1.0  # longest wait for memory to come back; the reference needs 2-27 ms (first or second poll)
+SETTLE_POLL_S = 0.02
+BEFORE, AFTER = "the workload's start", "the end of the workload"
+
+
+def step_label(step: Step) -> str:
+    if isinstance(step, SendMail):
+        return f"send mail '{step.mail.subject}'"
+    if isinstance(step, Pop3Open):
+        return f"pop3.open user={step.user}"
+    return f"pop3.{step.op}" + ("" if step.n is None else f" n={step.n}")
+
+
+def _last_request(records: list[UartRecord], before: float | None = None) -> str:
+    for r in reversed(records):
+        if r.direction == "host" and (before is None or r.t <= before):
+            return r.line.decode("utf-8", "backslashreplace")
+    return ""
+
+
+def uart_incidents(records: list[UartRecord], phases: list[tuple[float, str]]) -> list[Incident]:
+    """Every ``* fault`` and ``* boot`` line among a workload's UART records, placed in the
+    phase (step) it arrived in, with the request that was pending. No workload resets
+    the device, so every boot line is unexpected."""
+    found = []
+    for r in records:
+        line = r.line.rstrip(b"\r")
+        kind = "fault" if line.startswith(b"* fault") else "boot" if line.startswith(b"* boot") else ""
+        if kind:
+            where = next((w for t, w in reversed(phases) if t <= r.t), BEFORE)
+            found.append(Incident(kind, where, r.t, line.decode("utf-8", "backslashreplace"), _last_request(records, r.t)))
+    return found
 
 
 @dataclass
@@ -51,6 +88,8 @@ class WorkloadRunner:
             yield servers
 
     def run(self, workload: Workload, directory: Path) -> RunEvidence:
+        """Run every step and gather the evidence. A fault, a reboot or a lost console
+        does not raise: it ends the steps, is recorded as an ``Incident`` and judged."""
         directory.mkdir(parents=True, exist_ok=True)
         dev = self.device
         info = dev.info or dev.hello()
@@ -59,16 +98,20 @@ class WorkloadRunner:
         evidence = RunEvidence(workload, directory, info, self.config.network.mtu, t_start=time.time())
         first_record = len(log.records)
         servers: dict[str, Any] = {}
+        phases: list[tuple[float, str]] = []  # (start, where): to place each UART incident
         try:
             with self._servers(workload) as servers:
                 evidence.server_ports = {name: srv.port for name, srv in servers.items()}
                 if self.tap is not None:
                     self.tap.start(directory / "wire.pcap")
-                evidence.memory_before = dev.memory()
-                for step in workload.steps:
-                    evidence.steps.append(StepResult(step, tuple(self._do(step, workload, servers))))
-                self._settle(workload, servers)
-                evidence.memory_after = dev.memory()
+                try:
+                    self._steps(workload, servers, evidence, phases)
+                except TRANSPORT_ERRORS as exc:
+                    evidence.stopped = f"{phases[-1][1] if phases else BEFORE}: {exc}"
+                    if not isinstance(exc, DeviceFault):  # a fault's own UART line is found below
+                        kind = "lost" if isinstance(exc, AgentLost) else "timeout"
+                        where = phases[-1][1] if phases else BEFORE
+                        evidence.incidents.append(Incident(kind, where, time.time(), str(exc), _last_request(log.records[first_record:])))
         finally:
             for name, srv in servers.items():  # kept also when a step raised: the transcript shows how far it got
                 setattr(evidence, name, srv.transcript)
@@ -77,21 +120,54 @@ class WorkloadRunner:
                 evidence.pcap = self.tap.stop()
             evidence.healthy_after = dev.responsive()
             evidence.uart = log.records[first_record:]
+            evidence.incidents = sorted([*uart_incidents(evidence.uart, phases), *evidence.incidents], key=lambda i: i.t)
             evidence.uart_log = log.path
             log.detach()
             evidence.t_end = time.time()
         return evidence
 
-    def _settle(self, workload: Workload, servers: dict[str, Any]) -> None:
-        """Wait until the servers saw every session end, so transcripts are complete."""
-        expected = {
-            "smtp": sum(isinstance(s, SendMail) for s in workload.steps),
-            "pop3": sum(isinstance(s, Pop3Open) for s in workload.steps),
-        }
-        info = self.device.info  # the device's own timeouts: it may not honour the workload's
+    def _steps(self, workload: Workload, servers: dict[str, Any], evidence: RunEvidence,
+               phases: list[tuple[float, str]]) -> None:
+        """Memory, the steps, the servers' session ends, memory again once it settled."""
+        dev = self.device
+        evidence.memory_before = dev.memory()
+        n = len(workload.steps)
+        for i, step in enumerate(workload.steps, 1):
+            phases.append((time.time(), f"step {i} of {n} ({step_label(step)})"))
+            result = StepResult(step, tuple(self._do(step, workload, servers)))
+            evidence.steps.append(result)
+            if step.expect == "ok" and not result.final.ok:
+                short = exhaustion(dev.memory(), dev.info)
+                if short:  # every later session would time out: stop here, DEV-ROB-2 shows the leak
+                    evidence.stopped = f"{phases[-1][1]}: {short}"
+                    break
+        phases.append((time.time(), AFTER))
+        info = dev.info  # the device's own timeouts: it may not honour the workload's
         wait_ms = info.longest_wait_ms(workload.timeout_ms) if info else workload.timeout_ms
-        for name, srv in servers.items():
-            srv.wait_sessions(expected[name], timeout=wait_ms / 1000 + 2)
+        ended = self._settle(evidence.steps, servers, wait_ms / 1000 + 2)
+        t0 = time.monotonic()
+        evidence.memory_after = self._memory_settled(evidence.memory_before)
+        evidence.settle_s = time.monotonic() - t0
+        evidence.sessions_ended = ended
+
+    def _memory_settled(self, before: MemoryStatus) -> MemoryStatus:
+        """sys.info until pool, heap and PCBs are back to ``before`` or SETTLE_S passed:
+        a connection's last segments and its PCB take a moment after the server saw it end."""
+        deadline = time.monotonic() + SETTLE_S
+        while True:
+            now = self.device.memory()
+            if recovered(before, now) or time.monotonic() >= deadline:
+                return now
+            time.sleep(SETTLE_POLL_S)
+
+    def _settle(self, steps: list[StepResult], servers: dict[str, Any], timeout: float) -> bool:
+        """Wait until the servers saw every session the steps opened end, so transcripts
+        are complete; False if one is still open."""
+        expected = {
+            "smtp": sum(isinstance(s.step, SendMail) for s in steps),
+            "pop3": sum(isinstance(s.step, Pop3Open) for s in steps),
+        }
+        return all([srv.wait_sessions(expected[name], timeout=timeout) for name, srv in servers.items()])
 
     def _do(self, step: Step, workload: Workload, servers: dict[str, Any]) -> list[OpResult]:
         dev = self.device

@@ -57,38 +57,82 @@ def test_hung_cpu_times_out_and_session_reboots(session: BenchSession) -> None:
     assert device.responsive()
 
 
-def test_device_hung_mid_workload_keeps_its_evidence(session: BenchSession) -> None:
-    """The CPU stops while the POP3 greeting is delayed: the run raises, yet transcript and pcap are kept."""
-    import threading
-
-    from bench.servers.faults import FaultRule
-    from bench.workload.model import Pop3Op
-
+def _workloads():  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(project_root() / "tests" / "acceptance"))
     import workloads as wl
 
+    return wl
+
+
+def _when_uart_shows(log, needle: bytes, then, delay: float = 0.0):  # type: ignore[no-untyped-def]
+    """A thread that waits for a line containing ``needle`` to cross the UART, then acts."""
+    import threading
+
+    def watch() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(needle in r.line for r in log.records):
+            time.sleep(0.01)
+        time.sleep(delay)
+        then()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def test_device_hung_mid_workload_keeps_its_evidence(session: BenchSession) -> None:
+    """The CPU stops while the POP3 greeting is delayed: the run ends with a 'no answer'
+    incident judged by DEV-ROB-1, transcript and pcap are kept, the session reboots."""
+    from bench.checks.verdict import Outcome
+    from bench.servers.faults import FaultRule
+    from bench.workload.model import Pop3Op
+
+    wl = _workloads()
     qemu = session.target.board.qemu  # type: ignore[union-attr]
     log = session.device.agent.log  # type: ignore[union-attr]
     workload = wl.pop3_fault("slow-greeting", FaultRule("greeting", "delay", ms=1500), Pop3Op("stat"), timeout_ms=1000)
-
-    def hang_after_open() -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(b"pop3.open" in r.line for r in log.records):
-            time.sleep(0.01)
-        time.sleep(0.3)  # connected, waiting for the delayed greeting
-        qemu.command("stop")
-
-    hang = threading.Thread(target=hang_after_open)
-    hang.start()
+    # connected, waiting for the delayed greeting: the CPU stops
+    hang = _when_uart_shows(log, b"pop3.open", lambda: qemu.command("stop"), delay=0.3)
     try:
-        with pytest.raises(AgentTimeout, match="pop3.open"):
-            session.run(workload, "hung")
+        evidence, verdicts = session.run(workload, "hung")
     finally:
         hang.join()
         qemu.command("cont")
+    (incident,) = evidence.incidents
+    assert incident.kind == "timeout" and incident.where == "step 1 of 4 (pop3.open user=mrose)"
+    assert "pop3.open" in incident.line and not evidence.healthy_after
+    (rob1,) = [v for v in verdicts if v.criterion == "DEV-ROB-1"]
+    assert rob1.outcome is Outcome.FAIL and "no answer during step 1 of 4" in rob1.summary
     transcript = (session.run_dir / "hung" / "pop3-transcript.txt").read_text()
     assert "# session 1 pop3" in transcript
     assert (session.run_dir / "hung" / "wire.pcap").stat().st_size > 24  # more than the pcap header
+    assert session.healthy_device().responsive()
+    assert session.boots[-1].reason.startswith("after pop3-fault-slow-greeting: no answer during step 1 of 4")
+
+
+def test_reboot_mid_workload_fails_dev_rob_1_and_the_session_reboots(session: BenchSession) -> None:
+    """A board reset during RETR, in a workload that does not list DEV-ROB-1: the boot
+    line is evidence, DEV-ROB-1 fails naming it, the next workload runs on a fresh boot."""
+    from bench.checks.verdict import Outcome
+
+    wl = _workloads()
+    qemu = session.target.board.qemu  # type: ignore[union-attr]
+    log = session.device.agent.log  # type: ignore[union-attr]
+    workload = wl.pop3_session()
+    assert "DEV-ROB-1" not in workload.criteria
+    reset = _when_uart_shows(log, b"pop3.retr n=3", lambda: qemu.command("system_reset"))
+    try:
+        evidence, verdicts = session.run(workload, "reset")
+    finally:
+        reset.join()
+    boots = [i for i in evidence.incidents if i.kind == "boot"]
+    assert boots and boots[0].line.startswith("* boot proto=1") and boots[0].where.startswith("step 7 of 10")
+    (rob1,) = [v for v in verdicts if v.criterion == "DEV-ROB-1"]
+    assert rob1.outcome is Outcome.FAIL and "unexpected reboot during step 7 of 10" in rob1.summary
+    assert not [v for v in verdicts if v.criterion == "DEV-ROB-2"]  # sessions cut short: memory not judged
+    after, verdicts = session.run(wl.pop3_session(), "after")
+    assert session.boots[-1].reason.startswith("after pop3-session-ipv4: unexpected reboot during step 7 of 10")
+    assert all(v.passed for v in verdicts) and not after.incidents
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # nothing of the dead QEMU lingers

@@ -46,11 +46,14 @@ def uart_incidents(records: list[UartRecord], phases: list[tuple[float, str]]) -
     the device, so every boot line is unexpected."""
     found = []
     for r in records:
-        line = r.line.rstrip(b"\r")
-        kind = "fault" if line.startswith(b"* fault") else "boot" if line.startswith(b"* boot") else ""
-        if kind:
-            where = next((w for t, w in reversed(phases) if t <= r.t), BEFORE)
-            found.append(Incident(kind, where, r.t, line.decode("utf-8", "backslashreplace"), _last_request(records, r.t)))
+        if r.direction != "dev":
+            continue
+        for kind, start in (("fault", r.line.find(b"* fault ")), ("boot", r.line.find(b"* boot "))):
+            # a reset cuts the line in flight: the banner then follows half a data line
+            if start >= 0:
+                line = r.line[start:].rstrip(b"\r").decode("utf-8", "backslashreplace")
+                where = next((w for t, w in reversed(phases) if t <= r.t), BEFORE)
+                found.append(Incident(kind, where, r.t, line, _last_request(records, r.t)))
     return found
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -111,27 +112,32 @@ def test_device_hung_mid_workload_keeps_its_evidence(session: BenchSession) -> N
 
 
 def test_reboot_mid_workload_fails_dev_rob_1_and_the_session_reboots(session: BenchSession) -> None:
-    """A board reset during RETR, in a workload that does not list DEV-ROB-1: the boot
-    line is evidence, DEV-ROB-1 fails naming it, the next workload runs on a fresh boot."""
+    """A board reset while the device waits for a (delayed) NOOP reply, in a workload that
+    does not list DEV-ROB-1: the boot line is evidence, DEV-ROB-1 fails naming it, the
+    next workload runs on a fresh boot."""
     from bench.checks.verdict import Outcome
+    from bench.servers.faults import FaultPlan, FaultRule
+    from bench.workload.model import Pop3ServerSpec
 
     wl = _workloads()
     qemu = session.target.board.qemu  # type: ignore[union-attr]
     log = session.device.agent.log  # type: ignore[union-attr]
-    workload = wl.pop3_session()
+    slow_noop = FaultPlan([FaultRule("NOOP", "delay", ms=1500)])
+    workload = replace(wl.pop3_session(), pop3_server=Pop3ServerSpec(wl.maildrop(), faults=slow_noop))
     assert "DEV-ROB-1" not in workload.criteria
-    reset = _when_uart_shows(log, b"pop3.retr n=3", lambda: qemu.command("system_reset"))
+    reset = _when_uart_shows(log, b"pop3.noop", lambda: qemu.command("system_reset"), delay=0.3)
     try:
         evidence, verdicts = session.run(workload, "reset")
     finally:
         reset.join()
-    boots = [i for i in evidence.incidents if i.kind == "boot"]
-    assert boots and boots[0].line.startswith("* boot proto=1") and boots[0].where.startswith("step 7 of 10")
+    (boot,) = evidence.incidents
+    assert boot.kind == "boot" and boot.line.startswith("* boot proto=1") and boot.where == "step 8 of 10 (pop3.noop)"
+    assert "pop3.noop" in boot.request and len(evidence.steps) == 7
     (rob1,) = [v for v in verdicts if v.criterion == "DEV-ROB-1"]
-    assert rob1.outcome is Outcome.FAIL and "unexpected reboot during step 7 of 10" in rob1.summary
+    assert rob1.outcome is Outcome.FAIL and "unexpected reboot during step 8 of 10 (pop3.noop)" in rob1.summary
     assert not [v for v in verdicts if v.criterion == "DEV-ROB-2"]  # sessions cut short: memory not judged
     after, verdicts = session.run(wl.pop3_session(), "after")
-    assert session.boots[-1].reason.startswith("after pop3-session-ipv4: unexpected reboot during step 7 of 10")
+    assert session.boots[-1].reason.startswith("after pop3-session-ipv4: unexpected reboot during step 8 of 10")
     assert all(v.passed for v in verdicts) and not after.incidents
 
 

@@ -51,6 +51,8 @@ def test_fault_and_boot_lines_are_placed_in_their_step() -> None:
         ("boot", "step 2 of 2 (pop3.retr n=1)", BOOT.decode()),
     ]
     assert found[0].request == "5 pop3.retr n=1 mode=data"
+    cut = uart_incidents([_rec(11.5, "dev", b"5 data aGVsb* boot proto=1 fw=x")], phases)  # reset mid-line
+    assert [(i.kind, i.line) for i in cut] == [("boot", "* boot proto=1 fw=x")]
     assert uart_incidents([_rec(1.0, "dev", BOOT)], phases)[0].where == BEFORE
 
 

@@ -56,21 +56,30 @@ class Bench:
         return self.session.healthy_device()
 
     def run(self, workload: Workload) -> tuple[RunEvidence, list[Verdict]]:
+        from bench.checks.waivers import waive
         from bench.workload.capabilities import NotApplicable
 
         try:
             evidence, verdicts = self.session.run(workload, self.test.dirname)
         except NotApplicable as e:  # the device lacks an optional verb: not judged, not failed
             pytest.skip(str(e))
+        verdicts = waive(verdicts, self.session.config.waiver, self.test.nodeid)
         self.test.add_run(evidence, verdicts)
         return evidence, verdicts
 
     def check(self, workload: Workload) -> RunEvidence:
-        """Run and judge; fail the test with every non-passing verdict and its evidence."""
+        """Run and judge; fail the test with every non-passing verdict and its evidence.
+
+        A test whose only non-passing verdicts are waived is skipped with the waivers' reasons."""
         evidence, verdicts = self.run(workload)
-        failed = [v for v in verdicts if v.outcome is not Outcome.PASS]
+        failed = [v for v in verdicts if v.outcome not in (Outcome.PASS, Outcome.WAIVED)]
         if failed:
             pytest.fail(_explain(failed), pytrace=False)
+        waived = [v for v in verdicts if v.outcome is Outcome.WAIVED]
+        if waived:
+            from bench.checks.waivers import skip_reason
+
+            pytest.skip(skip_reason(waived))
         return evidence
 
 
@@ -97,7 +106,8 @@ def run_record(pytestconfig: pytest.Config, target_config: TargetConfig) -> RunR
     given = pytestconfig.getoption("--run-dir")
     run_dir = Path(given) if given else project_root() / "captures" / new_run_id(target_config.name)
     run_id = run_dir.name
-    record = RunRecord(run_id=run_id, target=target_config.name, directory=run_dir.resolve(), started=time.time())
+    record = RunRecord(run_id=run_id, target=target_config.name, directory=run_dir.resolve(), started=time.time(),
+                       waivers=target_config.waiver)
     pytestconfig.stash[_RECORD] = record
     return record
 

@@ -14,6 +14,8 @@ class Outcome(str, enum.Enum):
     FAIL = "fail"
     #: the evidence needed to judge is missing (e.g. no capture); never a pass
     INCONCLUSIVE = "inconclusive"
+    #: a FAIL the target file records as a known deviation ([[waiver]]); never a pass
+    WAIVED = "waived"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from bench.config.waivers import Waiver
+
 
 class ConfigError(ValueError):
     """A target file is missing, malformed or inconsistent."""
@@ -147,6 +149,8 @@ class TargetConfig(Section):
     capture: CaptureConfig = CaptureConfig()
     #: expectations where the seed leaves behaviour open (see REQUIREMENTS.md)
     expect: dict[str, Any] = Field(default_factory=dict)
+    #: known deviations the team accepts: ``[[waiver]]`` tables (bench.config.waivers)
+    waiver: tuple[Waiver, ...] = Field(default=(), strict=False)
 
 
 # -- messages -------------------------------------------------------------------
@@ -164,14 +168,19 @@ _TYPE_WORDS = {
 
 def _key(loc: tuple[int | str, ...], value: Any) -> str:
     """``('network', 'mode')`` → ``[network] mode``; list items as ``bind[1]``; a table as ``[lab]``."""
-    parts = [str(p) for p in loc if not isinstance(p, int)]
-    index = "".join(f"[{p}]" for p in loc if isinstance(p, int))
+    parts: list[str] = []
+    for p in loc:  # an index belongs to the key before it: bind[1], waiver[0] (a [[waiver]] table)
+        if isinstance(p, int):
+            if parts:
+                parts[-1] += f"[{p}]"
+        else:
+            parts.append(str(p))
     if not parts:
         return "(top level)"
     if len(parts) == 1:
         table = loc[0] in _SECTIONS or isinstance(value, dict)
-        return (f"[{parts[0]}]" if table else parts[0]) + index
-    return f"[{'.'.join(parts[:-1])}] {parts[-1]}{index}"
+        return f"[{parts[0]}]" if table else parts[0]
+    return f"[{'.'.join(parts[:-1])}] {parts[-1]}"
 
 
 _SECTIONS = {n for n, f in TargetConfig.model_fields.items()

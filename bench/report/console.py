@@ -15,11 +15,17 @@ def render_summary(record: RunRecord) -> list[str]:
     lines = []
     for criterion in sorted(by_criterion):
         rows = by_criterion[criterion]
-        worst = next((o for o in (Outcome.FAIL, Outcome.INCONCLUSIVE) if any(r[1] is o for r in rows)), Outcome.PASS)
+        worst = next((o for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.WAIVED) if any(r[1] is o for r in rows)),
+                     Outcome.PASS)
         lines.append(f"{worst.value.upper():12} {criterion:12} {len(rows):3} verdicts")
         for nodeid, outcome, summary in rows:
             if outcome is not Outcome.PASS:
                 lines.append(f"{'':12} - {nodeid.split('::')[-1]}: {summary}")
+    waivers = record.waiver_status()
+    if waivers:  # apart from the table: a waived criterion is not a pass
+        waived = sum(v.outcome is Outcome.WAIVED for t in record.tests for v in t.verdicts)
+        lines.append(f"waivers ({len(waivers)} in the target file, {waived} verdicts waived, none counted as a pass):")
+        lines += [f"  {s.line()}" for s in waivers]
     lines.append(f"artifacts: {record.directory}")
     return lines
 

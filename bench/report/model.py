@@ -25,7 +25,7 @@ from bench.report.timeline import Timeline, build_timeline, evidence_keys
 TIMELINE_ROWS = 2000  # per test
 TIMELINE_BUDGET = 20000  # per report; tests past it get SMALL_TIMELINE rows
 SMALL_TIMELINE = 200
-_SEVERITY = {Outcome.FAIL: 0, Outcome.INCONCLUSIVE: 1, Outcome.PASS: 2}
+_SEVERITY = {Outcome.FAIL: 0, Outcome.INCONCLUSIVE: 1, Outcome.WAIVED: 2, Outcome.PASS: 3}
 PAYLOAD_CRITERIA = {"POP-WIRE-2": "pop3", "SMTP-MAIL-3": "smtp"}
 
 

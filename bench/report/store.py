@@ -98,6 +98,13 @@ class RunRecord:
     boots: list[Any] = field(default_factory=list)  # BootRecord
     tests: list[TestRecord] = field(default_factory=list)
     report: Path | None = None  # the rendered HTML, once written
+    waivers: tuple[Any, ...] = ()  # the target file's [[waiver]] tables (bench.config.waivers.Waiver)
+
+    def waiver_status(self) -> list[Any]:
+        """What this run made of each waiver (needed, no longer needed, ...)."""
+        from bench.checks.waivers import waiver_status
+
+        return waiver_status(self.waivers, [(t.nodeid, t.verdicts) for t in self.tests])
 
     def to_dict(self) -> dict[str, Any]:
         dev = self.device
@@ -112,6 +119,7 @@ class RunRecord:
             else {"fw": dev.fw, "board": dev.board, "caps": sorted(dev.caps), "limits": vars(dev.limits)},
             "boots": [vars(b) for b in self.boots],
             "tests": [t.to_dict() for t in self.tests],
+            "waivers": [s.to_dict() for s in self.waiver_status()],
         }
 
     def write(self) -> Path:

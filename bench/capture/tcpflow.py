@@ -61,6 +61,8 @@ class Direction:
     fin: bool = False
     rst: bool = False
     gaps: list[Gap] = field(default_factory=list)
+    #: sequence number of stream offset 0 (None: this side sent nothing)
+    base: int | None = None
     #: stream offset where each contributed chunk starts, and the frame that carried it
     chunk_offsets: list[int] = field(default_factory=list, repr=False)
     chunk_packets: list[int] = field(default_factory=list, repr=False)
@@ -115,6 +117,29 @@ class Direction:
         return next((s for s in self.segments if flag in s.flags), None)
 
 
+@dataclass(frozen=True, slots=True)
+class Close:
+    """One side's first FIN or RST, and how much of the peer's stream it had acknowledged by then."""
+
+    side: str  # "client" or "server"
+    kind: str  # "FIN" or "RST"
+    segment: Segment
+    #: octets of the peer's stream this side had acknowledged up to and including this
+    #: segment (a FIN the peer sent counts one more); None when it sent no ACK at all
+    acked: int | None
+
+    @property
+    def packet(self) -> int:
+        return self.segment.index
+
+    def covers(self, offset: int) -> bool:
+        """True if every peer octet before stream ``offset`` had been acknowledged."""
+        return self.acked is not None and self.acked >= offset
+
+    def describe(self) -> str:
+        return f"{self.side} {self.kind} at packet {self.packet}"
+
+
 @dataclass
 class Connection:
     client: Endpoint
@@ -136,6 +161,25 @@ class Connection:
     @property
     def syn_seen(self) -> bool:
         return any(s.flags == "S" for s in self.c2s.segments)
+
+    def close_of(self, side: str) -> Close | None:
+        """``side``'s ("client"/"server") first FIN or RST, whichever came first."""
+        mine, peer = (self.c2s, self.s2c) if side == "client" else (self.s2c, self.c2s)
+        acked: int | None = None
+        for seg in mine.segments:
+            if "A" in seg.flags and peer.base is not None:
+                rel = (seg.ack - peer.base) % _MOD
+                if rel < _HALF:
+                    acked = rel if acked is None else max(acked, rel)
+            if "F" in seg.flags or "R" in seg.flags:
+                return Close(side, "RST" if "R" in seg.flags else "FIN", seg, acked)
+        return None
+
+    @property
+    def first_close(self) -> Close | None:
+        """The first FIN or RST of the connection, from either side (frame order)."""
+        closes = [c for c in (self.close_of("client"), self.close_of("server")) if c is not None]
+        return min(closes, key=lambda c: c.packet) if closes else None
 
 
 @dataclass(slots=True)
@@ -339,6 +383,7 @@ def _direction(half: _Half | None) -> Direction:
         for s in segs:  # earliest sequence number seen (a reordered capture)
             if s.payload_len and (s.seq - base) % _MOD >= _HALF:
                 base = s.seq
+    d.base = base
     pieces: list[tuple[int, int, bytes, float]] = []  # (offset, frame, payload, time)
     covered: list[list[int]] = []  # merged [start, end) intervals seen so far
     syn_seen = fin_at = None

@@ -260,7 +260,8 @@ def pop_trans_3(ctx: CheckContext) -> list[Verdict]:
 
 
 def pop_trans_4(ctx: CheckContext) -> list[Verdict]:
-    """DELE, RSET, NOOP work; QUIT enters UPDATE; the client closes after +OK."""
+    """DELE, RSET, NOOP work; QUIT enters UPDATE. Who closed, and when, is judged from the
+    capture (bench.checks.closing), not from the emulator's view."""
 
     def one(run: Pop3Run):  # type: ignore[no-untyped-def]
         ops = [sr for sr in run.ops if sr.step.op in ("dele", "rset", "noop", "quit")]
@@ -270,8 +271,6 @@ def pop_trans_4(ctx: CheckContext) -> list[Verdict]:
             if sr.step.op.upper() not in client_verbs:
                 failures.append(op_evidence(ctx, sr.final, f"server never saw {sr.step.op.upper()}"))
         quit_ok = any(sr.step.op == "quit" and sr.final.ok for sr in ops)
-        if quit_ok and run.session.closed_by != "client":
-            failures.append(Evidence("transcript", f"session {run.session.id}", f"after QUIT +OK the connection was closed by {run.session.closed_by}", ctx.transcript_path("pop3")))
         deleted = sorted(sr.step.n for sr in ops if sr.step.op == "dele" and sr.final.ok)  # type: ignore[type-var]
         if any(sr.step.op == "rset" for sr in ops):
             deleted = sorted(sr.step.n for sr in ops if sr.step.op == "dele" and sr.final.ok and sr.final.t_start > max(r.final.t_start for r in ops if r.step.op == "rset"))  # type: ignore[type-var]

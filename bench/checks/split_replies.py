@@ -18,8 +18,8 @@ from bench.capture.dialogue import POP3_MULTILINE, POP3_MULTILINE_NOARG, Dialogu
 from bench.capture.tcpflow import Connection, Direction
 from bench.checks.context import CheckContext
 from bench.checks.device import op_evidence
+from bench.checks.packets import packet_evidence
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, inconclusive
-from bench.checks.wire import packet_evidence
 from bench.workload.evidence import StepResult
 from bench.workload.model import Pop3Op, Pop3Open
 

@@ -23,9 +23,10 @@ from bench.capture.dialogue import (
     smtp_transactions,
 )
 from bench.capture.tcpflow import Connection, Segment, StreamLine, gc_paused, line_around
+from bench.checks.closing import close_failures, error_path
+from bench.checks.packets import packet_evidence
+from bench.checks.packets import show as _show
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, inconclusive, judge
-
-MAX_PACKETS_CITED = 50
 
 
 @dataclass(frozen=True)
@@ -74,19 +75,8 @@ Check = Callable[[Connection, WireLimits, Path | None], Verdict]
 
 # ---------------------------------------------------------------- evidence helpers
 
-def packet_evidence(packets: Iterable[int], excerpt: str, artifact: Path | None) -> Evidence:
-    pk = tuple(sorted(set(packets)))[:MAX_PACKETS_CITED]
-    shown = ", ".join(str(p) for p in pk[:8]) + (", ..." if len(pk) > 8 else "")
-    return Evidence("pcap", f"packet{'s' if len(pk) > 1 else ''} {shown}", excerpt, artifact, pk)
-
-
 def _line_evidence(line: StreamLine, why: str, artifact: Path | None) -> Evidence:
     return packet_evidence(line.packets, f"{why}: {_show(line.text)}", artifact)
-
-
-def _show(text: bytes, n: int = 60) -> str:
-    s = repr(text[:n])[2:-1]
-    return s + ("..." if len(text) > n else "")
 
 
 def _peer_mss(conn: Connection, limits: WireLimits) -> tuple[int, str]:
@@ -165,13 +155,18 @@ def net_wire_1(conns: Connections, limits: WireLimits, artifact: Path | None = N
 
 # ---------------------------------------------------------------- NET-WIRE-2
 
+def _protocol(conn: Connection, limits: WireLimits) -> str | None:
+    return "smtp" if limits.is_smtp(conn) else "pop3" if limits.is_pop3(conn) else None
+
+
 def _net_wire_2(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
     failures: list[Evidence] = []
     rsts = [s for s in conn.c2s.segments if "R" in s.flags]
-    if rsts:
-        failures.append(packet_evidence([s.index for s in rsts], "the device sent RST", artifact))
     fin = conn.c2s.first_packet("F")
-    if fin is None:
+    off_path = error_path(conn, _protocol(conn, limits))  # the close there is SMTP-CONN-1's, POP-TRANS-4's
+    if rsts and not off_path:
+        failures.append(packet_evidence([s.index for s in rsts], "the device sent RST", artifact))
+    if fin is None and not off_path:
         last = conn.c2s.segments[-1].index if conn.c2s.segments else None
         srst = conn.s2c.first_packet("R")
         why = ("reset by the server; the device sent no FIN" if srst is not None
@@ -187,8 +182,13 @@ def _net_wire_2(conn: Connection, limits: WireLimits, artifact: Path | None) -> 
         Measurement("device retransmissions", len(retrans), limits.max_retransmissions, "<=", "segments"),
     )
     support = (packet_evidence([fin.index], f"device FIN (closed by {conn.closed_by})", artifact),) if fin else ()
+    ok = f"closed by FIN, no device RST, {len(retrans)} retransmission(s)"
+    if off_path:
+        ok = (f"error path ({off_path}): the close is judged by the protocol's closing rule, not here; "
+              f"{len(retrans)} retransmission(s)")
+        support += tuple(packet_evidence([s.index], "device RST on the error path", artifact) for s in rsts[:1])
     return judge("NET-WIRE-2", failures,
-                 ok=f"closed by FIN, no device RST, {len(retrans)} retransmission(s)",
+                 ok=ok,
                  bad="connection not closed cleanly by FIN or retransmission storm",
                  measurements=measurements, support=support, subject=conn.subject)
 
@@ -382,21 +382,15 @@ def _smtp_conn_1(conn: Connection, limits: WireLimits, artifact: Path | None,
     elif not mails and require_mail:
         failures.append(packet_evidence([conn.c2s.segments[0].index] if conn.c2s.segments else [],
                                         "no MAIL command on this connection", artifact))
-    ends = [s for d in (conn.c2s, conn.s2c) for s in (d.first_packet("F"), d.first_packet("R")) if s]
-    close = min(ends, key=lambda s: s.index) if ends else None
-    if conn.closed_by is None or close is None:
-        failures.append(packet_evidence([conn.c2s.segments[-1].index] if conn.c2s.segments else [],
-                                        "connection not closed by the end of the capture", artifact))
-    elif mails and close.index < mails[-1].last_packet:
-        failures.append(packet_evidence([close.index], "closed before the MAIL", artifact))
+    closed, closed_ok, close_ms = close_failures(conn, "smtp", artifact)
+    failures += closed
     allowed = 1
-    measurements = (Measurement("MAIL commands", len(mails), allowed, "==" if require_mail else "<="),)
-    support = tuple(packet_evidence([m.first_packet], _show(m.body), artifact) for m in mails) + (
-        (packet_evidence([close.index], f"closed by {conn.closed_by}", artifact),) if close else ())
+    measurements = (Measurement("MAIL commands", len(mails), allowed, "==" if require_mail else "<="), *close_ms)
+    support = tuple(packet_evidence([m.first_packet], _show(m.body), artifact) for m in mails) + tuple(closed_ok)
     return judge("SMTP-CONN-1", failures,
                  ok=f"{len(mails)} mail on the connection to {conn.server[0]}:{conn.server[1]}, "
-                    f"closed by {conn.closed_by}",
-                 bad="not one mail per connection, or the connection was left open",
+                    "closed by the client after the final reply",
+                 bad="not one mail per connection, or the client did not close it after the final reply",
                  measurements=measurements, support=support, subject=conn.subject)
 
 
@@ -417,10 +411,12 @@ def _smtp_mail_1(conn: Connection, limits: WireLimits, artifact: Path | None) ->
                                 f"{len(tx.rcpts)} RCPT commands for {_show(tx.mail.body)}", artifact)
                 for tx in txs if len(tx.rcpts) != 1]
     most = max(len(tx.rcpts) for tx in txs)
-    return judge("SMTP-MAIL-1", failures, ok="exactly one RCPT per mail", bad="not exactly one RCPT per mail",
-                 measurements=(Measurement("RCPT commands per mail", most if failures else 1, 1, "=="),),
+    closed, closed_ok, close_ms = close_failures(conn, "smtp", artifact)
+    return judge("SMTP-MAIL-1", failures + closed, ok="exactly one RCPT per mail; the client closed after the 221",
+                 bad="not exactly one RCPT per mail" if failures else "the client did not close after the 221",
+                 measurements=(Measurement("RCPT commands per mail", most if failures else 1, 1, "=="), *close_ms),
                  support=tuple(packet_evidence([r.first_packet for r in tx.rcpts], _show(tx.rcpts[0].body),
-                                               artifact) for tx in txs if tx.rcpts),
+                                               artifact) for tx in txs if tx.rcpts) + tuple(closed_ok),
                  subject=conn.subject)
 
 

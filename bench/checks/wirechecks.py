@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench.checks import wire
+from bench.checks.closing import CLOSING_CHECKS
 from bench.checks.context import CheckContext
 from bench.checks.verdict import Verdict, inconclusive
 
@@ -21,15 +22,17 @@ def wire_limits(ctx: CheckContext) -> wire.WireLimits:
     )
 
 
-def _bind(criterion: str) -> Callable[[CheckContext], list[Verdict]]:
+def _bind(criterion: str, judge_wire: Callable[..., list[Verdict]]) -> Callable[[CheckContext], list[Verdict]]:
     def check(ctx: CheckContext) -> list[Verdict]:
         if ctx.run.pcap is None:
             return [inconclusive(criterion, "this run has no capture")]
-        verdicts = wire.ALL_CHECKS[criterion](ctx.connections, wire_limits(ctx), ctx.run.pcap)
+        verdicts = judge_wire(ctx.connections, wire_limits(ctx), ctx.run.pcap)
         return verdicts or [inconclusive(criterion, "no matching connection in the capture")]
 
     check.__name__ = f"wire_{criterion}"
     return check
 
 
-CHECKS = {criterion: _bind(criterion) for criterion in wire.ALL_CHECKS}
+CHECKS = {criterion: _bind(criterion, f) for criterion, f in wire.ALL_CHECKS.items()}
+#: wire parts of criteria judged from other evidence too: the closing order
+PARTS = {criterion: _bind(criterion, f) for criterion, f in CLOSING_CHECKS.items()}

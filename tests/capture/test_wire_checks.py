@@ -270,7 +270,8 @@ def test_device_reset_fails_net_wire_2(judge_trace):
     assert nw2.outcome.value == "fail"
     assert [e.packets for e in nw2.evidence] == [(rst,), (rst,)]
     assert j.connections[0].closed_by == "reset"
-    assert j.one("SMTP-CONN-1").outcome.value == "pass"  # no MAIL, but closed (by the reset)
+    conn_1 = j.one("SMTP-CONN-1")  # no MAIL is allowed; a reset instead of the client's FIN is not
+    assert conn_1.outcome.value == "fail" and "instead of closing it with its own FIN" in conn_1.evidence[0].excerpt
     required = smtp_conn_1(j.connections, LIMITS, require_mail=True)[0]
     assert required.outcome.value == "fail" and required.evidence[0].excerpt == "no MAIL command on this connection"
 

@@ -19,11 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bench.servers.faults import REPLACING, FaultCounter, FaultRule, PlanLike, as_plan
-from bench.servers.transcript import Session, Transcript, TranscriptLine
+from bench.servers.faults import PSEUDO_EVENTS, REPLACING, FaultCounter, FaultRule, PlanLike, as_plan
+from bench.servers.pacing import PeerQueue, set_nodelay, wait_out
+from bench.servers.transcript import FaultHit, Session, Transcript, TranscriptLine
 
 DEFAULT_BIND: tuple[str, ...] = ("127.0.0.1", "::1")
 LINE_LIMIT = 1 << 20  # the longest input line buffered before the session is dropped
+DEFAULT_REPLY_TIMEOUT_MS = 10_000  # the agent protocol's reply_ms when a device declares none
+STALL_MARGIN_MS = 1_000  # a stall "past the timeout" outlasts the reply timeout by this much
 
 
 class Closed(Exception):
@@ -48,9 +51,18 @@ class Conn:
         self.reader = reader
         self.writer = writer
         self.session = session
-        self.counts: dict[str, int] = {}
+        self.counts: dict[object, int] = {}
+        self.client_line = b""  # the last client line as the transcript holds it
+        self.command: Command | None = None  # the last command read
+        self.hit: FaultHit | None = None  # the latest fault firing
         self.closed = False
         self.last_write = b""  # the bytes of the last reply written (all its chunks)
+        self.octets_out = 0  # every octet written on this connection
+        self.sock = writer.get_extra_info("socket")
+        self._peer: PeerQueue | None = None
+        if self.sock is not None:
+            set_nodelay(self.sock)  # type: ignore[arg-type]
+        writer.transport.set_write_buffer_limits(high=0)  # drain() returns once the kernel has it
 
     # -- recording ---------------------------------------------------------
     def record(self, direction: str, data: bytes, note: str = "") -> None:
@@ -82,6 +94,7 @@ class Conn:
             self.record("c>s", line)
         else:
             self.record("c>s", shown, f"redacted, {len(line)} octets")
+        self.client_line = line if shown is None else shown
         return line
 
     async def read_command(self) -> Command:
@@ -90,6 +103,7 @@ class Conn:
         verb, _, arg = line.rstrip(b"\r\n").decode("latin-1").partition(" ")
         command = Command(line, verb.upper(), arg.strip())
         self.session.commands.append(command.verb)
+        self.command = command
         return command
 
     # -- output ------------------------------------------------------------
@@ -98,17 +112,31 @@ class Conn:
             raise Closed("closed")
         parts = [data[i:i + chunk] for i in range(0, len(data), chunk)] if chunk > 0 else [data]
         self.last_write = data
+        split = len(parts) > 1
+        late = 0
         try:
+            peer = self._peer_queue() if split else None
             for i, part in enumerate(parts):
                 if i and gap_ms:
                     await asyncio.sleep(gap_ms / 1000)
                 self.writer.write(part)
+                self.octets_out += len(part)
                 self.record("s>c", part, note)
                 await self.writer.drain()
+                if split and not await wait_out(self.sock, self.writer.transport, peer, self.octets_out):
+                    late += 1
         except (ConnectionError, OSError):
             self.closed = True
             self.session.closed_by = self.session.closed_by or "client"
             raise Closed("client reset") from None
+        if late:
+            self.event(f"split: {late} of {len(parts)} chunks not seen leaving alone in time; "
+                       "they may share a segment with the next")
+
+    def _peer_queue(self) -> PeerQueue | None:
+        if self._peer is None and self.sock is not None:
+            self._peer = PeerQueue(self.sock)  # type: ignore[arg-type]
+        return self._peer
 
     async def abort(self, reset: bool, by: str = "server") -> None:
         """Close with FIN, or with RST when ``reset``."""
@@ -127,19 +155,41 @@ class Conn:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.writer.wait_closed(), 2)
 
-    async def stall(self) -> None:
-        """Never answer again: swallow input until the peer leaves."""
-        self.event("stalling")
-        while True:
-            await self.readline(self.server.redact_line)
+    async def stall(self, ms: int = 0) -> None:
+        """Never answer again: swallow input until the peer leaves, or for ``ms``
+        (0: past the client's reply timeout), then close."""
+        limit = ms or self.server.reply_timeout_ms + STALL_MARGIN_MS
+        self.event(f"stalling for up to {limit} ms (client reply timeout {self.server.reply_timeout_ms} ms)")
+        t0 = time.monotonic()
+        try:
+            async with asyncio.timeout(limit / 1000):
+                while True:
+                    await self.readline(self.server.redact_line)
+        except TimeoutError:
+            self.event(f"stalled {round((time.monotonic() - t0) * 1000)} ms and the client is still "
+                       "connected: closing")
+            await self.abort(reset=False)
+        except Closed:
+            self.event(f"client left {round((time.monotonic() - t0) * 1000)} ms into the stall")
+            raise
 
     # -- faults ------------------------------------------------------------
     def pick(self, event: str) -> FaultRule | None:
-        rule = self.server.counter.pick(event, self.session.id, self.counts)
-        if rule is not None:
-            desc = rule.describe()
-            self.session.faults.append(desc)
-            self.event(f"fault: {desc}")
+        """The rule that fires on ``event`` (a verb: the last command read), recorded as a hit."""
+        verb = event not in PSEUDO_EVENTS
+        arg = self.command.arg if verb and self.command is not None else None
+        chosen = self.server.counter.pick(event, self.session.id, self.counts, arg)
+        if chosen is None:
+            return None
+        rule = chosen.rule
+        desc = rule.describe()
+        command = b"" if event in ("connect", "greeting") else self.client_line
+        self.hit = FaultHit(time.time(), self.session.id, chosen.index, desc, rule.action,
+                            rule.event if rule.event != "*" else event, command, chosen.nth, rule.scope,
+                            offset=self.octets_out, size=rule.size)
+        self.session.faults.append(desc)
+        self.session.hits.append(self.hit)
+        self.event(f"fault: {self.hit.describe()}")
         return rule
 
     async def respond(self, event: str, produce: Callable[[], bytes]) -> None:
@@ -152,8 +202,18 @@ class Conn:
         await self.apply(rule, produce)
 
     async def apply(self, rule: FaultRule, produce: Callable[[], bytes] | None) -> None:
+        hit = self.hit
+        if hit is not None:
+            hit.offset = self.octets_out
+        try:
+            await self._apply(rule, produce)
+        finally:
+            if hit is not None:
+                hit.octets = self.octets_out - hit.offset
+
+    async def _apply(self, rule: FaultRule, produce: Callable[[], bytes] | None) -> None:
         a = rule.action
-        if rule.ms and a != "split":
+        if rule.ms and a not in ("split", "stall"):
             await asyncio.sleep(rule.ms / 1000)
         if a in REPLACING and not (rule.execute and produce):
             reply = None
@@ -184,7 +244,7 @@ class Conn:
         elif a == "no_terminator":
             await self.write(self.server.strip_terminator(reply or b""), chunk, note=note)
         elif a == "stall":
-            await self.stall()
+            await self.stall(rule.ms)
             raise Closed("stalled")
         elif a in ("close", "reset", "refuse"):
             part = (reply or b"")[:rule.size] if a != "refuse" else b""
@@ -201,7 +261,9 @@ class Emulator:
     picks a free port, the same on every address. ``faults``: a FaultPlan or a
     rule list. ``on_session_end`` is called (in the loop thread) with each ended
     Session. ``quit_wait`` is how long the server waits, after its QUIT reply,
-    for the client to close first before closing itself.
+    for the client to close first before closing itself. ``reply_timeout_ms`` is
+    the client's reply timeout (the device's declared ``reply_ms``, or the
+    per-request timeout it honours): a ``stall`` outlasts it.
     """
 
     protocol: ClassVar[str] = ""
@@ -209,14 +271,15 @@ class Emulator:
 
     def __init__(self, *, bind: str | Sequence[str] | None = None, port: int = 0,
                  faults: PlanLike = None, on_session_end: Callable[[Session], None] | None = None,
-                 quit_wait: float = 2.0) -> None:
+                 quit_wait: float = 2.0, reply_timeout_ms: int = DEFAULT_REPLY_TIMEOUT_MS) -> None:
         self.bind: tuple[str, ...] = (bind,) if isinstance(bind, str) else tuple(bind or DEFAULT_BIND)
         self.requested_port = port
         self.plan = as_plan(faults, self.protocol)
         self.counter = FaultCounter(self.plan)
         self.on_session_end = on_session_end
         self.quit_wait = quit_wait
-        self.transcript = Transcript(server=self.protocol)
+        self.reply_timeout_ms = reply_timeout_ms
+        self.transcript = Transcript(server=self.protocol, plan=[r.describe() for r in self.plan.rules])
         self.port = 0
         self.addresses: list[tuple[str, int]] = []
         self._cond = threading.Condition()
@@ -375,6 +438,8 @@ class Emulator:
             if not conn.closed:
                 session.closed_by = session.closed_by or "client"
                 writer.close()
+            if conn._peer is not None:
+                conn._peer.close()
             session.ended = time.time()
             conn.event(f"closed by {session.closed_by}")
             self._tasks.discard(task)  # type: ignore[arg-type]

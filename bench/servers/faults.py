@@ -12,6 +12,15 @@ matches. Events are command verbs in upper case (``"USER"``, ``"RETR"``,
 ``body``        SMTP: each line of the DATA body as it arrives (nth = line number)
 ``*``           (in a rule only) any event
 
+When a rule fires: on its event (``match``), only when the command's argument is
+``arg`` (if given: ``RETR 3`` is ``arg="3"``), and only on the ``nth`` event the
+rule matches, counted in the session or over the whole server (``scope``). So a
+plan names what happens ("the first RETR 3 on the server"), not which session
+it happens in: one transient failed open cannot shift a fault onto another
+session. ``session`` (a session number) still works but is fragile for that
+reason; the suite does not use it. ``times`` caps how often a rule fires.
+Every firing is a :class:`~bench.servers.transcript.FaultHit` in the transcript.
+
 Actions (``FaultRule.action``):
 
 ``reply``         send ``line`` (CRLF appended) instead of the reply; the command
@@ -23,7 +32,9 @@ Actions (``FaultRule.action``):
 ``no_crlf``       the reply without its final CRLF
 ``no_terminator`` POP3: multi-line reply without ``.\\r\\n``; SMTP: last line sent
                   as a continuation (``250-``), so the reply never ends
-``stall``         never answer again; keep reading until the peer goes
+``stall``         never answer again; keep reading until the peer goes, or until
+                  ``ms`` pass (0: the device's reply timeout plus a margin, "a
+                  stall past the timeout"), then close
 ``close``         send the first ``size`` bytes of the reply (0: none), then FIN
 ``reset``         same, then RST (SO_LINGER 0)
 ``refuse``        close at once (meant for ``connect``: no greeting)
@@ -31,6 +42,7 @@ Actions (``FaultRule.action``):
 Every rule may also carry ``ms`` (a delay before acting) and ``size`` (write
 chunk for actions that write, except where ``size`` has its own meaning).
 Nothing here is random or clock-dependent: one plan, one byte sequence.
+A split leaves one TCP segment per chunk (:mod:`bench.servers.pacing`).
 """
 from __future__ import annotations
 
@@ -56,14 +68,16 @@ class FaultRule:
 
     match: str  # command verb (any case) or a pseudo-event
     action: Action
-    nth: int | None = None  # only the Nth occurrence (1-based); None: every one
+    nth: int | None = None  # only the Nth event this rule matches (1-based); None: every one
     scope: Literal["session", "server"] = "session"  # where nth is counted
-    session: int | None = None  # only in this session number (1-based, per server)
+    session: int | None = None  # only in this session number (1-based, per server); fragile
     protocol: Literal["pop3", "smtp"] | None = None  # None: both emulators
     line: str | None = None  # reply / malformed / overlong text (no CRLF needed)
     ms: int = 0  # delay (delay action, or before any action; split: gap between writes)
     size: int = 0  # split chunk / overlong length / bytes sent before close, reset
     execute: bool = False  # reply/malformed: still run the command (state changes)
+    arg: str | None = None  # only when the command's argument is this (case-insensitive)
+    times: int | None = None  # fire at most this many times (per scope)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -74,6 +88,8 @@ class FaultRule:
             raise ValueError("overlong needs size > 0")
         if self.nth is not None and self.nth < 1:
             raise ValueError("nth counts from 1")
+        if self.times is not None and self.times < 1:
+            raise ValueError("times counts from 1")
         if self.scope not in ("session", "server"):
             raise ValueError(f"scope must be session or server, not {self.scope!r}")
 
@@ -82,9 +98,11 @@ class FaultRule:
         return self.match if self.match in PSEUDO_EVENTS else self.match.upper()
 
     def describe(self) -> str:
-        parts = [f"{self.event}", self.action]
+        parts = [f"{self.event}" + (f" {self.arg}" if self.arg is not None else ""), self.action]
         if self.nth is not None:
             parts.append(f"nth={self.nth}/{self.scope}")
+        if self.times is not None:
+            parts.append(f"times={self.times}")
         if self.session is not None:
             parts.append(f"session={self.session}")
         if self.ms:
@@ -141,32 +159,44 @@ def as_plan(plan: PlanLike, protocol: str) -> FaultPlan:
     return plan.for_protocol(protocol)
 
 
+@dataclass(frozen=True)
+class Pick:
+    """A rule that fires: its place in the plan and the count that made it fire."""
+
+    rule: FaultRule
+    index: int  # 0-based position in the plan
+    nth: int  # this was the rule's nth matching event in its scope
+
+
 class FaultCounter:
-    """Counts events and picks the rule for each; one per server, sessions hold their own dicts.
+    """Counts events per rule and picks the rule for each; one per server, sessions hold their own dicts.
 
     Only touched from the emulator's event-loop thread.
     """
 
     def __init__(self, plan: FaultPlan) -> None:
         self.plan = plan
-        self.server_counts: dict[str, int] = {}
+        self.server_counts: dict[object, int] = {}
 
-    def pick(self, event: str, session_id: int, session_counts: dict[str, int]) -> FaultRule | None:
-        """Count ``event`` and return the first matching rule, or None."""
+    def pick(self, event: str, session_id: int, session_counts: dict[object, int],
+             arg: str | None = None) -> Pick | None:
+        """Count ``event`` (with the command's ``arg``) for every rule it matches; the first that fires."""
         ev = event if event in PSEUDO_EVENTS else event.upper()
-        session_counts[ev] = session_counts.get(ev, 0) + 1
-        self.server_counts[ev] = self.server_counts.get(ev, 0) + 1
-        session_counts["*"] = session_counts.get("*", 0) + 1
-        self.server_counts["*"] = self.server_counts.get("*", 0) + 1
-        for r in self.plan.rules:
-            rev = r.event
-            if rev != ev and rev != "*":
+        chosen: Pick | None = None
+        for i, r in enumerate(self.plan.rules):
+            if r.event not in (ev, "*"):
+                continue
+            if r.arg is not None and (arg or "").strip().lower() != r.arg.strip().lower():
                 continue
             if r.session is not None and r.session != session_id:
                 continue
-            if r.nth is not None:
-                counts = session_counts if r.scope == "session" else self.server_counts
-                if counts.get(rev, 0) != r.nth:
-                    continue
-            return r
-        return None
+            counts = session_counts if r.scope == "session" else self.server_counts
+            seen = counts[i] = counts.get(i, 0) + 1
+            fired = counts.get(("fired", i), 0)
+            if chosen is not None or (r.nth is not None and seen != r.nth):
+                continue
+            if r.times is not None and fired >= r.times:
+                continue
+            counts[("fired", i)] = fired + 1
+            chosen = Pick(r, i, seen)
+        return chosen

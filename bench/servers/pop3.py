@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
+import os
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -21,7 +25,7 @@ from bench.servers.transcript import Session, redact
 
 COMMAND_MAX = 255  # RFC 2449 section 4, CRLF included
 REDACTED = redact("x").encode()
-DEFAULT_TIMESTAMP = "<4242.{session}@bench.test>"
+HOSTNAME = "bench.test"
 
 
 @dataclass
@@ -44,8 +48,11 @@ def err(text: str) -> bytes:
 class Pop3Emulator(Emulator):
     """A POP3 server over the given maildrops (user name -> :class:`Maildrop`).
 
-    apop: the greeting carries an APOP timestamp (``timestamp`` template,
-    ``{session}`` is the session number; fixed, so runs are repeatable).
+    apop: the greeting carries an APOP timestamp, unique per greeting as RFC 1939
+    section 7 asks: ``<process-id.counter.clock@bench.test>``. ``seed`` makes
+    the process id and clock come from ``random.Random(seed)`` (the counter still
+    counts), so a test sees the same timestamps every run; ``timestamp`` (a
+    template, ``{session}`` is the session number) fixes them outright.
     False: a greeting with no timestamp, APOP answered -ERR.
     reject_apop: APOP always answered -ERR, even with the right digest.
     capabilities: the CAPA list.
@@ -55,7 +62,7 @@ class Pop3Emulator(Emulator):
     malformed_line: ClassVar[str] = "OK malformed reply"
 
     def __init__(self, *, maildrops: dict[str, Maildrop] | None = None, apop: bool = True,
-                 reject_apop: bool = False, timestamp: str = DEFAULT_TIMESTAMP,
+                 reject_apop: bool = False, timestamp: str | None = None, seed: int | None = None,
                  greeting: str = "POP3 mailbench ready",
                  capabilities: Sequence[str] = ("TOP", "USER", "UIDL", "RESP-CODES",
                                                 "IMPLEMENTATION mailbench"),
@@ -65,6 +72,10 @@ class Pop3Emulator(Emulator):
         self.apop = apop
         self.reject_apop = reject_apop
         self.timestamp = timestamp
+        self._greetings = itertools.count(1)
+        rng = random.Random(seed) if seed is not None else None
+        self._pid = rng.randrange(1, 1 << 22) if rng else os.getpid()
+        self._clock0 = rng.randrange(10 ** 9, 2 * 10 ** 9) if rng else None
         self.greeting = greeting
         self.capabilities = list(capabilities)
 
@@ -93,11 +104,19 @@ class Pop3Emulator(Emulator):
     def strip_terminator(self, data: bytes) -> bytes:
         return data[:-3] if data.endswith(b"\r\n.\r\n") else data
 
+    def next_timestamp(self, session: int) -> str:
+        """The APOP timestamp of the next greeting: never the same twice."""
+        if self.timestamp is not None:
+            return self.timestamp.format(session=session)
+        n = next(self._greetings)
+        clock = self._clock0 + n if self._clock0 is not None else time.time_ns() // 1000
+        return f"<{self._pid}.{n}.{clock}@{HOSTNAME}>"
+
     # -- session ---------------------------------------------------------------
     async def serve_session(self, conn: Conn) -> None:
         st = _State()
         if self.apop:
-            st.timestamp = self.timestamp.format(session=conn.session.id)
+            st.timestamp = self.next_timestamp(conn.session.id)
         greet = self.greeting + (f" {st.timestamp}" if st.timestamp else "")
         try:
             await conn.respond("greeting", lambda: ok(greet))

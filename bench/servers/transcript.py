@@ -38,6 +38,34 @@ class StoredMessage:
 
 
 @dataclass
+class FaultHit:
+    """One firing of a fault rule: which rule, on which command, when, and what it wrote.
+
+    ``offset`` and ``octets`` place the faulted reply in the server's byte stream
+    of the connection (octets written before it, octets it wrote), so the capture
+    can show what the fault put on the wire.
+    """
+
+    t: float
+    session: int
+    rule: int  # 0-based index in the server's fault plan
+    description: str  # FaultRule.describe()
+    action: str
+    event: str  # the verb (upper case) or pseudo-event that fired it
+    command: bytes  # the command line as the transcript holds it (redacted), b"" for pseudo-events
+    nth: int  # the rule's nth matching event in its scope
+    scope: str
+    offset: int = 0
+    octets: int = 0
+    size: int = 0  # the rule's size (split chunk, overlong length, octets before close)
+
+    def describe(self) -> str:
+        on = repr(self.command.decode("latin-1").rstrip("\r\n")) if self.command else self.event
+        return (f"rule {self.rule + 1} ({self.description}) fired on {on}, its #{self.nth} in the "
+                f"{self.scope}, session {self.session}")
+
+
+@dataclass
 class Session:
     id: int
     protocol: Literal["pop3", "smtp"]
@@ -49,6 +77,7 @@ class Session:
     auth_ok: bool | None = None
     commands: list[str] = field(default_factory=list)  # command verbs in order, upper-case
     faults: list[str] = field(default_factory=list)  # descriptions of faults applied
+    hits: list[FaultHit] = field(default_factory=list)  # every fault rule firing, in order
     lines: list[TranscriptLine] = field(default_factory=list)
     messages: list[StoredMessage] = field(default_factory=list)  # SMTP: stored
     retrieved: list[int] = field(default_factory=list)  # POP3: item numbers sent by RETR
@@ -62,10 +91,17 @@ class Transcript:
 
     server: str
     sessions: list[Session] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)  # the fault plan's rules, described, in order
+
+    @property
+    def hits(self) -> list[FaultHit]:
+        return [h for s in self.sessions for h in s.hits]
 
     def write(self, path: Path) -> None:
         """A human-readable transcript: one line per record, timestamped."""
         with path.open("w", encoding="utf-8") as f:
+            for i, rule in enumerate(self.plan):
+                f.write(f"# fault rule {i + 1}: {rule}\n")
             for s in self.sessions:
                 f.write(f"# session {s.id} {s.protocol} from {s.peer} auth={s.auth_method}:{s.auth_ok}\n")
                 for ln in s.lines:
@@ -78,6 +114,9 @@ class Transcript:
             raise TypeError(type(o))
 
         path.write_text(json.dumps([asdict(s) for s in self.sessions], default=enc, indent=1))
+
+    def fired(self, rule: int) -> list[FaultHit]:
+        return [h for h in self.hits if h.rule == rule]
 
 
 def redact(secret: str) -> str:

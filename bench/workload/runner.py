@@ -76,17 +76,22 @@ class WorkloadRunner:
     @contextlib.contextmanager
     def _servers(self, workload: Workload) -> Iterator[dict[str, Any]]:
         bind = self.config.network.bind
+        info = self.device.info
+        # a stall fault outlasts the reply timeout the device really uses (declared, or the one it honours)
+        reply_ms = info.wait_ms("reply_ms", workload.timeout_ms) if info is not None else workload.timeout_ms
         with contextlib.ExitStack() as stack:
             servers: dict[str, Any] = {}
             if workload.smtp_server is not None:
                 spec = workload.smtp_server
                 servers["smtp"] = stack.enter_context(
-                    SmtpEmulator(users=spec.users, bind=bind, faults=spec.faults, **spec.options)
+                    SmtpEmulator(users=spec.users, bind=bind, faults=spec.faults, reply_timeout_ms=reply_ms,
+                                 **spec.options)
                 )
             if workload.pop3_server is not None:
                 spec3 = workload.pop3_server
                 servers["pop3"] = stack.enter_context(
-                    Pop3Emulator.from_spec(spec3.maildrops, bind=bind, faults=spec3.faults, **spec3.options)
+                    Pop3Emulator.from_spec(spec3.maildrops, bind=bind, faults=spec3.faults, reply_timeout_ms=reply_ms,
+                                           **spec3.options)
                 )
             yield servers
 

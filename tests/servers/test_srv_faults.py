@@ -21,7 +21,7 @@ EHLO = b"250-bench.test\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n"
 
 def pop3(*rules: FaultRule, **kw: object) -> Pop3Emulator:
     return Pop3Emulator(maildrops={"device": Maildrop(password=PASSWORD, messages=[M1, M2])},
-                        faults=list(rules), **{"quit_wait": 0.2, **kw})  # type: ignore[arg-type]
+                        faults=list(rules), **{"quit_wait": 0.2, "timestamp": "<4242.{session}@bench.test>", **kw})  # type: ignore[arg-type]
 
 
 def smtp(*rules: FaultRule, **kw: object) -> SmtpEmulator:
@@ -46,7 +46,12 @@ def test_reply_replaces_and_does_not_execute() -> None:
         assert s.deleted == [] and len(srv.maildrops["device"].messages) == 2
         assert s.faults == ["STAT reply line='+OK two 300'", "DELE reply line='-ERR no'"]
         assert [ln.note for ln in s.lines if ln.direction == "event" and ln.note.startswith("fault")] == [
-            "fault: STAT reply line='+OK two 300'", "fault: DELE reply line='-ERR no'"]
+            "fault: rule 1 (STAT reply line='+OK two 300') fired on 'STAT', its #1 in the session, session 1",
+            "fault: rule 2 (DELE reply line='-ERR no') fired on 'DELE 1', its #1 in the session, session 1"]
+        hits = srv.transcript.hits
+        assert [(h.rule, h.event, h.command, h.nth, h.octets) for h in hits] == [
+            (0, "STAT", b"STAT\r\n", 1, len(b"+OK two 300\r\n")), (1, "DELE", b"DELE 1\r\n", 1, len(b"-ERR no\r\n"))]
+        assert s.lines[0].t <= hits[0].t <= hits[1].t <= s.lines[-1].t
 
 
 def test_reply_with_execute_runs_the_command() -> None:
@@ -163,8 +168,9 @@ def test_stall_then_client_leaves() -> None:
         c.close()
         assert srv.wait_sessions(1, 5)
         s = srv.sessions[0]
-        assert s.closed_by == "client" and s.lines[-2].data == b"QUIT\r\n"
-        assert "stalling" in [ln.note for ln in s.lines]
+        assert s.closed_by == "client" and s.lines[-3].data == b"QUIT\r\n"
+        assert s.lines[-2].note.startswith("client left ")
+        assert "stalling for up to 11000 ms (client reply timeout 10000 ms)" in [ln.note for ln in s.lines]
 
 
 def test_close_mid_retr_deletes_nothing() -> None:
@@ -242,7 +248,7 @@ def test_auth_reply_fault() -> None:
 
 
 def test_nth_per_session_per_server_and_session_filter() -> None:
-    plan = [FaultRule("STAT", "reply", nth=2, line="-ERR second STAT of the session"),
+    plan = [FaultRule("STAT", "reply", nth=2, line="-ERR second STAT of the session"),  # session: still works
             FaultRule("greeting", "reply", nth=2, scope="server", line="-ERR second greeting of the server"),
             FaultRule("NOOP", "reply", session=3, line="-ERR noop in session 3")]
     with pop3(*plan) as srv:
@@ -333,3 +339,62 @@ def test_smtp_same_plan_same_bytes() -> None:
 
     first = once()
     assert first == once() and first.endswith(b"250 HELP\r\n250")
+
+
+def test_stall_past_the_reply_timeout_then_close() -> None:
+    with smtp(FaultRule("greeting", "stall"), reply_timeout_ms=200) as srv:
+        c = Raw(srv.port)
+        t0 = time.monotonic()
+        assert c.read_for(3) == (b"", "eof")
+        assert 1.15 <= time.monotonic() - t0 < 2.5  # 200 ms + the 1 s margin
+        assert srv.wait_sessions(1, 5)
+        s = srv.sessions[0]
+        assert s.closed_by == "server" and any("client is still connected" in ln.note for ln in s.lines)
+    with smtp(FaultRule("greeting", "stall", ms=300)) as srv:  # an explicit length
+        t0 = time.monotonic()
+        assert Raw(srv.port).read_for(3) == (b"", "eof")
+        assert 0.29 <= time.monotonic() - t0 < 1.0
+
+
+def test_arg_keys_a_rule_on_the_command_not_the_session() -> None:
+    """``RETR 2`` faults fire on that command wherever it comes, however many sessions went before."""
+    plan = [FaultRule("RETR", "reply", arg="2", line="-ERR keyed on RETR 2"),
+            FaultRule("STAT", "reply", nth=2, scope="server", line="-ERR second STAT on the server"),
+            FaultRule("NOOP", "reply", times=1, scope="server", line="-ERR first NOOP only")]
+    with pop3(*plan) as srv:
+        got = []
+        for cmds in ([b"STAT", b"LIST 2", b"NOOP"], [b"NOOP"], [b"RETR 2", b"STAT", b"RETR 2", b"NOOP"]):
+            c = Raw(srv.port)
+            login(c)
+            got += [c.cmd(x).split(b"\r\n")[0] for x in cmds]
+            c.cmd(b"QUIT")
+            c.close()
+        assert srv.wait_sessions(3, 5)
+    assert got == [f"+OK 2 {len(M1) + len(M2)}".encode(), f"+OK 2 {len(M2)}".encode(), b"-ERR first NOOP only",
+                   b"+OK", b"-ERR keyed on RETR 2", b"-ERR second STAT on the server", b"-ERR keyed on RETR 2", b"+OK"]
+    hits = srv.transcript.hits
+    assert [(h.session, h.rule, h.command, h.nth, h.scope) for h in hits] == [
+        (1, 2, b"NOOP\r\n", 1, "server"), (3, 0, b"RETR 2\r\n", 1, "session"),
+        (3, 1, b"STAT\r\n", 2, "server"), (3, 0, b"RETR 2\r\n", 2, "session")]
+    assert srv.transcript.fired(1) == [hits[2]] and srv.transcript.plan[0] == "RETR 2 reply line='-ERR keyed on RETR 2'"
+
+
+def test_transcript_files_list_the_plan_and_the_hits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pop3(FaultRule("STAT", "split", size=4), FaultRule("LIST", "reply", line="-ERR never")) as srv:
+        c = Raw(srv.port)
+        login(c)
+        c.cmd(b"STAT")
+        c.close()
+        assert srv.wait_sessions(1, 5)
+    srv.transcript.write(tmp_path / "t.txt")
+    srv.transcript.write_json(tmp_path / "t.json")
+    text = (tmp_path / "t.txt").read_text()
+    assert text.startswith("# fault rule 1: STAT split size=4\n# fault rule 2: LIST reply line='-ERR never'\n")
+    assert "fault: rule 1 (STAT split size=4) fired on 'STAT'" in text
+    import json
+
+    (hit,) = json.loads((tmp_path / "t.json").read_text())[0]["hits"]
+    stat = f"+OK 2 {len(M1) + len(M2)}\r\n"
+    assert hit["rule"] == 0 and hit["command"] == "STAT\r\n" and hit["octets"] == len(stat) and hit["size"] == 4
+    assert hit["offset"] == len(GREET) + len(b"+OK send PASS\r\n") + len(b"+OK maildrop has 2 messages (") + len(
+        str(len(M1) + len(M2))) + len(b" octets)\r\n")

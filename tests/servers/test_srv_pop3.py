@@ -22,14 +22,14 @@ def drops() -> dict[str, Maildrop]:
 
 @pytest.fixture
 def pop3():
-    with Pop3Emulator(maildrops=drops(), quit_wait=0.2) as srv:
+    with Pop3Emulator(maildrops=drops(), quit_wait=0.2, seed=7) as srv:
         yield srv
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_poplib_user_pass_full_transaction(pop3: Pop3Emulator, host: str) -> None:
     c = poplib.POP3(host, pop3.port, timeout=5)
-    assert c.getwelcome() == b"+OK POP3 mailbench ready <4242.1@bench.test>"
+    assert c.getwelcome() == b"+OK POP3 mailbench ready " + seeded(7, 1)
     c.user("device")
     c.pass_(PASSWORD)
     assert c.stat() == (3, len(M1) + len(M2) + len(M3))
@@ -183,3 +183,50 @@ def test_fetchmail(tmp_path: Path, protocol: str) -> None:
         assert_no_secret(srv.sessions)
     out = sink.read_bytes()
     assert b"first body" in out and b"third" in out and b"0123456789abcdef" * 100 in out
+
+
+def seeded(seed: int, n: int) -> bytes:
+    """The nth timestamp of an emulator seeded with ``seed``, computed independently."""
+    import random
+
+    rng = random.Random(seed)
+    pid, clock0 = rng.randrange(1, 1 << 22), rng.randrange(10 ** 9, 2 * 10 ** 9)
+    return f"<{pid}.{n}.{clock0 + n}@bench.test>".encode()
+
+
+def greetings(srv: Pop3Emulator, n: int) -> list[bytes]:
+    out = []
+    for _ in range(n):
+        c = poplib.POP3("127.0.0.1", srv.port, timeout=5)
+        out.append(c.getwelcome())
+        c.quit()
+    return out
+
+
+def test_apop_timestamp_unique_per_greeting() -> None:
+    """RFC 1939 section 7: a different timestamp every greeting (process id, counter, clock)."""
+    import os
+    import re
+
+    with Pop3Emulator(maildrops=drops(), quit_wait=0.2) as a, Pop3Emulator(maildrops=drops(), quit_wait=0.2) as b:
+        got = greetings(a, 3) + greetings(b, 2)
+    stamps = [re.search(rb"<[^>]+>", g).group(0) for g in got]  # type: ignore[union-attr]
+    assert len(set(stamps)) == 5
+    for i, st in enumerate(stamps):
+        pid, n, clock = st[1:].split(b"@")[0].split(b".")
+        assert int(pid) == os.getpid() and int(n) == (i % 3 if i < 3 else i - 3) + 1 and int(clock) > 0
+        assert st.endswith(b"@bench.test>")
+
+
+def test_apop_timestamp_seed_repeats_and_apop_works() -> None:
+    runs = []
+    for _ in range(2):
+        with Pop3Emulator(maildrops=drops(), quit_wait=0.2, seed=42) as srv:
+            runs.append(greetings(srv, 2))
+            c = poplib.POP3("127.0.0.1", srv.port, timeout=5)
+            c.apop("device", PASSWORD)
+            assert c.stat()[0] == 3
+            c.quit()
+    assert runs[0] == runs[1] == [b"+OK POP3 mailbench ready " + seeded(42, n) for n in (1, 2)]
+    with Pop3Emulator(maildrops=drops(), quit_wait=0.2, seed=43) as srv:
+        assert greetings(srv, 1) != runs[0][:1]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.checks import device, pop3, smtp, split_replies, wirechecks
+from bench.checks import device, fault_evidence, pop3, smtp, split_replies, wirechecks
 from bench.checks.context import CheckContext
 from bench.checks.verdict import Verdict
 from bench.workload.evidence import RunEvidence
@@ -51,6 +51,10 @@ CHECKS: dict[str, Check] = {
     "DEV-ROB-1": device.dev_rob_1,
     "DEV-ROB-2": device.dev_rob_2,
 }
+
+
+#: a verdict about a fault passes only when the fault is shown to have happened
+CHECKS = fault_evidence.guarded(CHECKS)
 
 
 def judge_run(evidence: RunEvidence) -> list[Verdict]:

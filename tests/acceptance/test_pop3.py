@@ -26,7 +26,7 @@ def test_rset_undoes_dele(bench) -> None:
 
 @pytest.mark.criterion("POP-AUTH-3")
 def test_apop_refused_falls_back_to_user_pass(bench) -> None:
-    bench.check(wl.pop3_apop({"reject_apop": True}, "POP-AUTH-3"))
+    bench.check(wl.pop3_apop_refused())
 
 
 @pytest.mark.criterion("POP-AUTH-4")

@@ -2,13 +2,11 @@
 and DEV-ROB-2 (no leaks over a long run)."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 import workloads as wl
-from bench.servers.faults import FaultPlan, FaultRule
-from bench.workload.model import Pop3Op, Pop3ServerSpec
+from bench.servers.faults import FaultRule
+from bench.workload.model import Pop3Op
 
 RETR1 = Pop3Op("retr", 1)
 STAT = Pop3Op("stat")
@@ -33,15 +31,32 @@ def test_malformed_pop3_server(bench, name: str) -> None:
     bench.check(wl.pop3_fault(name, rule, op))
 
 
-@pytest.mark.criterion("POP-WIRE-3", "POP-TRANS-1", "POP-TRANS-3", "POP-WIRE-1")
+@pytest.mark.criterion("POP-WIRE-3", "POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-WIRE-1")
 def test_pop3_replies_split_byte_by_byte(bench) -> None:
-    split = FaultPlan([FaultRule("*", "split", size=1)])
-    base = wl.pop3_session()
-    workload = dataclasses.replace(
-        base, name="pop3-split-1", criteria=("POP-WIRE-3", *base.criteria),
-        pop3_server=Pop3ServerSpec(wl.maildrop(), faults=split),
-    )
-    bench.check(workload)
+    bench.check(wl.pop3_split())
+
+
+MALFORMED_SMTP = {
+    "overlong-reply-line": FaultRule("MAIL", "overlong", size=4096),
+    "overlong-ehlo-line": FaultRule("EHLO", "overlong", size=4096),
+    "missing-crlf": FaultRule("MAIL", "no_crlf"),
+    "unterminated-ehlo-reply": FaultRule("EHLO", "no_terminator"),
+    "wrong-code": FaultRule("RCPT", "malformed"),
+    "greeting-garbage": FaultRule("greeting", "malformed"),
+    "reset-mid-reply": FaultRule("EHLO", "reset", size=20),
+}
+
+
+@pytest.mark.criterion("DEV-ROB-1")
+@pytest.mark.parametrize("name", sorted(MALFORMED_SMTP))
+def test_malformed_smtp_server(bench, name: str) -> None:
+    bench.check(wl.smtp_fault(name, MALFORMED_SMTP[name]))
+
+
+@pytest.mark.criterion("DEV-ROB-1")
+def test_smtp_replies_split_byte_by_byte(bench) -> None:
+    """Every SMTP reply one octet per segment: not malformed, so the send must succeed."""
+    bench.check(wl.smtp_fault("split-1", FaultRule("*", "split", size=1), expect="ok"))
 
 
 @pytest.mark.criterion("DEV-ROB-2")

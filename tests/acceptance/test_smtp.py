@@ -29,6 +29,11 @@ def test_ehlo_reply_split_byte_by_byte(bench) -> None:
     bench.check(wl.ehlo_split())
 
 
+@pytest.mark.criterion("SMTP-EHLO-1", "SMTP-AUTH-2", "SMTP-MAIL-1")
+def test_ehlo_split_advertising_login_only(bench) -> None:
+    bench.check(wl.ehlo_split_login_only())
+
+
 @pytest.mark.criterion("SMTP-EHLO-2")
 @pytest.mark.parametrize("code", [500, 502])
 def test_helo_fallback(bench, code: int) -> None:

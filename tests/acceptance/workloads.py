@@ -2,6 +2,10 @@
 
 Each builder returns a ``Workload``: what the device does, what the emulated
 servers hold and how they misbehave (fault plans), and which criteria judge it.
+Fault rules name what they fire on (the first MAIL on the server, every RETR 3),
+never a session number, so a transient failed open cannot move a fault onto
+another session. A split reply leaves one TCP segment per chunk, and the fault
+evidence check reads the board's capture to show it did.
 """
 from __future__ import annotations
 
@@ -93,24 +97,59 @@ def large_mail() -> Workload:
     )
 
 
+SPLIT_EXTENSIONS = ("8BITMIME", "SIZE 1000000", "ENHANCEDSTATUSCODES")
+
+
 def ehlo_split() -> Workload:
     plan = FaultPlan([FaultRule("EHLO", "split", size=1), FaultRule("greeting", "split", size=3)])
     return Workload(
         name="smtp-ehlo-split",
-        description="greeting and multi-line EHLO reply arrive a byte (or three) at a time",
+        description="greeting and multi-line EHLO reply arrive a byte (or three) per segment",
         steps=(SendMail(mail("split", b"split\r\n")),),
         criteria=("SMTP-EHLO-1", "SMTP-MAIL-1"),
-        smtp_server=SmtpServerSpec(options={"extensions": ("8BITMIME", "SIZE 1000000", "ENHANCEDSTATUSCODES")}, faults=plan),
+        smtp_server=SmtpServerSpec(options={"extensions": SPLIT_EXTENSIONS}, faults=plan),
+    )
+
+
+def ehlo_split_login_only() -> Workload:
+    """AUTH LOGIN is the only mechanism, on the EHLO reply's last keyword line, one octet per
+    segment: a client that misses it (and falls back to PLAIN) fails SMTP-EHLO-1 and SMTP-AUTH-2."""
+    plan = FaultPlan([FaultRule("EHLO", "split", size=1)])
+    return Workload(
+        name="smtp-ehlo-split-login-only",
+        description="EHLO reply advertising only AUTH LOGIN, one octet per segment, to a LOGIN client",
+        steps=(SendMail(mail("split login", b"split login\r\n"), auth="login"),),
+        criteria=("SMTP-EHLO-1", "SMTP-AUTH-2", "SMTP-MAIL-1"),
+        smtp_server=SmtpServerSpec(options={"extensions": SPLIT_EXTENSIONS, "auth_mechanisms": ("LOGIN",)},
+                                   faults=plan),
+    )
+
+
+def smtp_fault(name: str, rule: FaultRule, expect: str = "err") -> Workload:
+    """A malformed SMTP server (DEV-ROB-1): the first send meets the fault (on the first
+    matching event on the server), the device reports a clear error, the next send works.
+    With ``expect="ok"`` the rule applies throughout and both sends must succeed."""
+    first = SendMail(mail("meets the fault", b"x\r\n"), expect=expect)  # type: ignore[arg-type]
+    if expect == "err":
+        rule = replace(rule, nth=1, scope="server")
+    return Workload(
+        name=f"smtp-fault-{name}",
+        description=f"{rule.describe()}: clear error, device answers, next send works",
+        steps=(first, SendMail(mail("after the fault", b"y\r\n"))),
+        criteria=("DEV-ROB-1",),
+        smtp_server=SmtpServerSpec(faults=FaultPlan([rule])),
+        timeout_ms=1000,
     )
 
 
 def ehlo_refused(code: int) -> Workload:
+    refuse = FaultRule("EHLO", "reply", line=f"{code} 5.5.1 EHLO not supported")
     return Workload(
         name=f"smtp-ehlo-{code}",
         description=f"EHLO answered {code}: HELO fallback",
         steps=(SendMail(mail("helo", b"helo\r\n")),),
         criteria=("SMTP-EHLO-2", "SMTP-MAIL-1"),
-        smtp_server=SmtpServerSpec(options={"ehlo_reply": code, "require_auth": False}),
+        smtp_server=SmtpServerSpec(options={"require_auth": False}, faults=FaultPlan([refuse])),
     )
 
 
@@ -164,7 +203,7 @@ def smtp_error(event: str, stage: str, rule: FaultRule) -> Workload:
         steps=(SendMail(mail("fails", b"x\r\n"), expect="err", stage=stage), SendMail(mail("works", b"y\r\n"))),
         criteria=("SMTP-ERR-1", "DEV-ROB-1", "NET-WIRE-2"),
         smtp_server=SmtpServerSpec(faults=FaultPlan([rule])),
-        timeout_ms=1500,
+        timeout_ms=1000,
     )
 
 
@@ -205,14 +244,20 @@ def pop3_rset() -> Workload:
     )
 
 
-def pop3_apop(options: dict, criterion: str) -> Workload:
+def pop3_apop(options: dict, criterion: str, faults: FaultPlan | None = None) -> Workload:
     return Workload(
         name=f"pop3-{criterion.lower()}",
-        description=f"APOP requested; server options {options}",
+        description=f"APOP requested; server options {options}" + (f", faults {faults.rules[0].describe()}" if faults else ""),
         steps=(Pop3Open(USER, PASSWORD, apop=True), Pop3Op("stat"), Pop3Op("quit")),
         criteria=(criterion, "POP-AUTH-1"),
-        pop3_server=Pop3ServerSpec(maildrop(), options=options),
+        pop3_server=Pop3ServerSpec(maildrop(), options=options, faults=faults),
     )
+
+
+def pop3_apop_refused() -> Workload:
+    """APOP answered -ERR even with the right digest: the fallback to USER/PASS (POP-AUTH-3)."""
+    refuse = FaultRule("APOP", "reply", line="-ERR [AUTH] APOP not accepted", nth=1, scope="server")
+    return pop3_apop({}, "POP-AUTH-3", FaultPlan([refuse]))
 
 
 def pop3_bad_password() -> Workload:
@@ -221,7 +266,9 @@ def pop3_bad_password() -> Workload:
         description="PASS refused: auth error, no transaction commands; then a good login",
         steps=(Pop3Open(USER, "wrong", expect="err"), Pop3Open(USER, PASSWORD), Pop3Op("quit")),
         criteria=("POP-AUTH-5",),
-        pop3_server=Pop3ServerSpec(maildrop()),
+        # the wrong password is refused anyway; the rule makes the refusal a recorded hit
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([
+            FaultRule("PASS", "reply", line="-ERR [AUTH] invalid user name or password", nth=1, scope="server")])),
     )
 
 
@@ -231,7 +278,8 @@ def pop3_err(verb: str, op: Pop3Op) -> Workload:
         description=f"-ERR to {verb}: reported; the session stays usable",
         steps=(Pop3Open(USER, PASSWORD), op, Pop3Op("noop", probe=True), Pop3Op("quit")),
         criteria=("POP-TRANS-5",),
-        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([FaultRule(verb, "reply", line="-ERR injected failure")])),
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([
+            FaultRule(verb, "reply", line="-ERR injected failure", nth=1, scope="server")])),
     )
 
 
@@ -248,8 +296,24 @@ def pop3_fault(name: str, rule: FaultRule, op: Pop3Op, timeout_ms: int = 1500) -
         description=f"{rule.describe()}: clear error, device answers, next session works",
         steps=(*steps, Pop3Open(USER, PASSWORD), Pop3Op("stat"), Pop3Op("quit")),
         criteria=("DEV-ROB-1",),
-        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([replace(rule, session=1)])),
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([replace(rule, nth=1, scope="server")])),
         timeout_ms=timeout_ms,
+    )
+
+
+def pop3_split() -> Workload:
+    """Every reply one octet per segment: greeting, single-line and multi-line (POP-WIRE-3).
+    The messages are short: a 12 KiB RETR at one octet per segment would take seconds."""
+    steps: tuple[Step, ...] = (
+        Pop3Open(USER, PASSWORD), Pop3Op("stat"), Pop3Op("list", 1), Pop3Op("list", 2),
+        Pop3Op("retr", 1), Pop3Op("retr", 2), Pop3Op("noop"), Pop3Op("dele", 1), Pop3Op("quit"),
+    )
+    return Workload(
+        name="pop3-split-1",
+        description="every POP3 reply one octet per segment: STAT, LIST, RETR of a short and a dotted message",
+        steps=steps,
+        criteria=("POP-WIRE-3", "POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-WIRE-1"),
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([FaultRule("*", "split", size=1)])),
     )
 
 
@@ -261,7 +325,8 @@ def soak(rounds: int) -> Workload:
         steps += [Pop3Open(USER, PASSWORD), Pop3Op("stat"), Pop3Op("retr", 2), Pop3Op("quit")]
         if i % 5 == 4:  # every fifth round the POP3 server resets the connection mid-RETR
             steps += [Pop3Open(USER, PASSWORD), Pop3Op("retr", 3, expect="err")]
-    every_fifth = [FaultRule("RETR", "reset", size=200, session=n) for n in range(6, rounds * 2 + 2, 6)]
+    # keyed on the command: only the fifth rounds ask for RETR 3, and every RETR 3 is reset
+    every_fifth = [FaultRule("RETR", "reset", size=200, arg="3")]
     return Workload(
         name=f"soak-{rounds}",
         description=f"{rounds} rounds of SMTP + POP3 (+ a reset mid-transfer every fifth): memory back to baseline",

@@ -27,9 +27,10 @@ class Target:
 
 
 def _live_tap(config: TargetConfig, interface: str = "") -> WireTap:
+    """Live capture on the tap the bench made (``interface``: offloads turned off) or on the NIC it was given."""
     from bench.capture.sources import LiveCapture
 
-    return LiveCapture(interface or config.capture.interface or config.network.interface)
+    return LiveCapture(interface or config.capture.interface or config.network.interface, owned=bool(interface))
 
 
 def _probe_board(config: TargetConfig) -> FlashableBoard:

@@ -32,6 +32,7 @@ SO_TIMESTAMPNS = 35  # Linux: kernel receive stamp in ns as ancillary data
 ETH_P_ALL = 0x0003
 _MAXFRAME = 262144
 _CMSG_SPACE = socket.CMSG_SPACE(16)
+REBASE_S = 0.02  # when the counters' baseline is read again after the bind (see LiveCapture._reader)
 DEFAULT_BUFSIZE = 4 << 20
 GRANT_HINT = ("run as root, or grant the capability: "
               "sudo setcap cap_net_raw,cap_net_admin+eip $(readlink -f {python})")
@@ -180,7 +181,9 @@ class LiveCapture:
     while the test runs, and ``stop`` reads on until the frames read plus the
     kernel's drops (``PACKET_STATISTICS``) equal the interface's own rx + tx
     counters since ``start``: every frame the interface passed is then in the
-    pcap or counted as lost. Stamps are the kernel's (``SO_TIMESTAMPNS``). With a
+    pcap or counted as lost (the baseline is read again ``REBASE_S`` after the bind:
+    a frame handed to packet sockets just before it can be counted just after).
+    Stamps are the kernel's (``SO_TIMESTAMPNS``). With a
     BPF (a shared NIC), the counters include frames the filter rejects, so the
     drain reads until the socket stays empty for ``quiet`` seconds instead.
 
@@ -213,7 +216,8 @@ class LiveCapture:
         self._halt = threading.Event()
         self._wake = -1  # write end of the pipe that wakes the reader
         self._lock = threading.Lock()
-        self._base: int | None = None
+        self._base: int | None = None  # the interface's rx + tx count the drain measures from
+        self._base0: int | None = None  # the same, read at the bind (for the stats)
         self._drops = 0
         self._earlier: set[tuple] = set()  # type: ignore[type-arg]
         self._written: Path | None = None
@@ -250,7 +254,7 @@ class LiveCapture:
             raise CaptureError(f"cannot open a capture on {self.iface!r}: {exc}") from None
         sock.setblocking(False)
         self._sock = sock
-        self._base = None if self.bpf else _counters(self.iface)
+        self._base = self._base0 = None if self.bpf else _counters(self.iface)
         self._drops = 0
         self._read_drops()  # reading PACKET_STATISTICS resets it
         self.frames, self.stats, self._written = [], None, None
@@ -294,15 +298,23 @@ class LiveCapture:
 
     def _reader(self, wake: int) -> None:
         sock = self._sock
+        rebase = time.monotonic() + REBASE_S if self._base is not None else None
         try:
             while sock is not None and not self._halt.is_set():
+                wait = 1.0 if rebase is None else max(0.0, rebase - time.monotonic())
                 try:
-                    ready, _, _ = select.select([sock, wake], [], [], 1.0)
+                    ready, _, _ = select.select([sock, wake], [], [], wait)
                 except (OSError, ValueError):
                     return
-                if sock in ready:
-                    with self._lock:
+                with self._lock:
+                    if sock in ready:
                         self._read_available()
+                    if rebase is not None and time.monotonic() >= rebase and not self._halt.is_set():
+                        # a frame the kernel passed to packet sockets just before the bind may be
+                        # counted by the interface just after it: read the baseline again once such
+                        # a frame is surely counted (frames read before then are in the total anyway)
+                        self._base = _counters(self.iface) if self._base is not None else None
+                        rebase = None
         finally:
             os.close(wake)
 
@@ -348,13 +360,14 @@ class LiveCapture:
                 self._read_available()
             return None, 0
         need = target - self._base
+        counted = target - (self._base if self._base0 is None else self._base0)
         while True:
             self._read_drops()
             short = need - len(self.frames) - self._drops
             if short <= 0:
-                return need, 0
+                return counted, 0
             if not self._wait(min(self.quiet * 4, t_end - time.monotonic())):
-                return need, short  # nothing more came: those frames are lost
+                return counted, short  # nothing more came: those frames are lost
             self._read_available()
 
     def _settle_closes(self, conns: _Conns, upto: int) -> int:

@@ -1,9 +1,11 @@
-"""The ``bench`` command: build firmware, run the acceptance suite, serve the
+"""The bench command: build firmware, run the acceptance suite, serve the
 emulators by hand, render reports."""
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
+import textwrap
 import sys
 from pathlib import Path
 
@@ -19,19 +21,50 @@ def _build(args: argparse.Namespace) -> int:
     return subprocess.call(["make", "-C", str(project_root() / "targets" / "firmware"), f"BOARD={cfg.board.machine}", "install"])
 
 
+def plain(text: str | None) -> str:
+    """Help text without reStructuredText markup: ``code`` spans become plain words."""
+    return re.sub(r"``([^`]+)``", r"\1", text or "")
+
+
+def _is_test_path(arg: str) -> bool:
+    """A pytest argument that names tests (``path``, ``path::test``) rather than an option or its value."""
+    return not arg.startswith("-") and (Path(arg.split("::", 1)[0]).exists() or "::" in arg or arg.endswith(".py"))
+
+
 def _run(args: argparse.Namespace) -> int:
     """The acceptance suite on one target, through pytest and this package's plugin."""
     cfg = load_target(args.target)
     run_dir = Path(args.run_dir) if args.run_dir else project_root() / "captures" / new_run_id(cfg.name)
+    suite = [] if any(_is_test_path(a) for a in args.pytest_args) else [str(project_root() / "tests" / "acceptance")]
     argv = [
-        sys.executable, "-m", "pytest", str(project_root() / "tests" / "acceptance"),
-        "--target", args.target, "-p", "no:cacheprovider", "-q",
+        sys.executable, "-m", "pytest", *suite, "--target", args.target, "-q",
         "--run-dir", str(run_dir), "--junitxml", args.junit or str(run_dir / "junit.xml"),
     ]  # fmt: skip
     if args.image:
         argv += ["--image", args.image]
+    for cid in args.criterion:
+        argv += ["--criterion", cid]
     argv += args.pytest_args
     return subprocess.call(argv)
+
+
+def _targets(args: argparse.Namespace) -> int:
+    """Every target file under targets/: name, board, description."""
+    rows = []
+    for path in sorted((project_root() / "targets").glob("*.toml")):
+        try:
+            cfg = load_target(path)
+        except ConfigError as exc:
+            rows.append((path.stem, "invalid", str(exc)))
+            continue
+        board = f"{cfg.board.driver} {getattr(cfg.board, 'machine', '') or ''}".strip()
+        rows.append((cfg.name, board, cfg.description))
+    rows.sort()
+    width = max((len(r[0]) for r in rows), default=0)
+    bwidth = max((len(r[1]) for r in rows), default=0)
+    for name, board, desc in rows:
+        print(f"{name:{width}}  {board:{bwidth}}  {desc}")
+    return 0
 
 
 def _own_args(rest: list[str]) -> list[str]:
@@ -68,27 +101,51 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if doctor.ready(findings) else 3
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=plain(__doc__),
+                                     epilog="'bench COMMAND --help' describes each command.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    target_help = "a target name under targets/ (list them with 'bench targets') or a target file (default mps2-an385)"
 
-    p = sub.add_parser("build", help="build the reference firmware for a target")
-    p.add_argument("--target", default="mps2-an385")
+    p = sub.add_parser("build", help="build the reference firmware for a target",
+                       description="Build the reference firmware for an emulated target into firmware_images/ "
+                                   "(with its manifest.json entry). Real-board targets bring their own image.")
+    p.add_argument("--target", default="mps2-an385", help=target_help)
     p.set_defaults(fn=_build)
 
-    p = sub.add_parser("run", help="run the acceptance suite on a target")
-    p.add_argument("--target", default="mps2-an385")
+    p = sub.add_parser("run", help="run the acceptance suite on a target",
+                       description=textwrap.fill(
+                           "Flash and boot the target once, run the acceptance suite (tests/acceptance) on it and "
+                           "leave captures/<run-id>/ with verdicts.json, report.html, junit.xml and per test its "
+                           "capture, UART log and server transcripts. The report's path is printed last.", 78),
+                       epilog="examples:\n"
+                              "  bench run --target mps2-an500\n"
+                              "  bench run --image build/my-fw.elf --criterion SMTP-MAIL-2\n"
+                              "  bench run -- -m 'SMTP-AUTH-1 or SMTP-AUTH-2'     # criteria are markers too\n"
+                              "  bench run -- tests/acceptance/test_pop3.py::test_bad_password   # replaces the suite\n"
+                              "  bench run -- --lf                                 # only what failed last time",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--target", default="mps2-an385", help=target_help)
     p.add_argument("--image", help="firmware image to flash instead of the target file's")
     p.add_argument("--run-dir", help="artifact directory (default captures/<run-id>)")
     p.add_argument("--junit", help="JUnit XML path (default <run-dir>/junit.xml)")
-    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    p.add_argument("--criterion", action="append", default=[], metavar="ID",
+                   help="run only the tests that judge this catalogue criterion (repeatable; "
+                        "an ID not in docs/REQUIREMENTS.md is an error)")
+    p.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARG",
+                   help="pytest arguments, after '--'; a test path among them replaces the suite")
     p.set_defaults(fn=_run)
 
-    p = sub.add_parser("serve", help="run the POP3/SMTP emulators standalone", add_help=False)
+    p = sub.add_parser("targets", help="list the target files", description="List the targets under targets/: "
+                       "the name to give --target, the board driver and machine, the description.")
+    p.set_defaults(fn=_targets)
+
+    p = sub.add_parser("serve", help="run the POP3/SMTP emulators standalone (bench serve --help)", add_help=False)
     p.add_argument("serve_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=_serve)
 
-    p = sub.add_parser("selftest", help="mutation self-test: every mutant firmware must be rejected", add_help=False)
+    p = sub.add_parser("selftest", help="mutation self-test: every mutant firmware must be rejected "
+                       "(bench selftest --help)", add_help=False)
     p.add_argument("selftest_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=_selftest)
 
@@ -101,10 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image", help="firmware image to check instead of the target file's")
     p.set_defaults(fn=_doctor)
 
-    p = sub.add_parser("report", help="render the HTML report of a run directory")
-    p.add_argument("run_dir")
+    p = sub.add_parser("report", help="render the HTML report of a run directory",
+                       description="(Re)render RUN_DIR/report.html from RUN_DIR/verdicts.json and the artifacts "
+                                   "beside it; prints its path.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (captures/<run-id>)")
     p.set_defaults(fn=_report)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("serve", "selftest"):  # they own their options
         argv = [argv[0], "--", *argv[1:]]

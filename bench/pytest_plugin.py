@@ -4,9 +4,15 @@ Tests ask for ``bench`` (run a workload, judge it) or for ``device`` / ``board``
 / ``console``; they never name QEMU or pyocd. ``--target`` picks the target file.
 Verdicts are collected per test, attached to the JUnit XML as properties, and
 written to ``verdicts.json`` in the run directory for the reporters.
+
+A test's ``@pytest.mark.criterion(...)`` is the one declaration of what judges
+it: IDs not in the catalogue stop the run at collection, every ID is also a
+marker of its own (``-m "SMTP-MAIL-2 and not DEV-ROB-2"``), ``--criterion ID``
+keeps the tests that judge it, and ``bench.check`` judges the workload by them.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -38,10 +44,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="target name under targets/ or a target file (default: mps2-an385)")
     group.addoption("--image", default=None, help="firmware image to flash (default: the target file's)")
     group.addoption("--run-dir", default=None, help="where artifacts go (default: captures/<run-id>)")
+    group.addoption("--criterion", action="append", default=[], metavar="ID",
+                    help="run only the tests that judge this catalogue criterion (repeatable)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from bench.config.catalogue import load_catalogue
+
     config.addinivalue_line("markers", "criterion(*ids): catalogue criteria this test judges")
+    for c in load_catalogue().criteria:  # each ID a marker of its own, for -m expressions
+        config.addinivalue_line("markers", f"{c.id}: tests that judge {c.id} ({c.section})")
+
+
+def criteria_of(item: pytest.Item) -> tuple[str, ...]:
+    """The IDs of every ``criterion`` marker on the test (module, class, function, parameter), in order."""
+    return tuple(dict.fromkeys(cid for m in item.iter_markers("criterion") for cid in m.args))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m/-k deselection reads the markers
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    from bench.config.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    for item in items:
+        criteria = criteria_of(item)
+        if catalogue.unknown(criteria):
+            raise pytest.UsageError(f"{item.nodeid}: {catalogue.explain_unknown(criteria)}")
+        for cid in criteria:
+            item.add_marker(cid)
+    wanted = config.getoption("--criterion")
+    if not wanted:
+        return
+    if catalogue.unknown(wanted):
+        raise pytest.UsageError(f"--criterion: {catalogue.explain_unknown(wanted)}")
+    keep = [i for i in items if set(criteria_of(i)) & set(wanted)]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @dataclass
@@ -56,9 +96,16 @@ class Bench:
         return self.session.healthy_device()
 
     def run(self, workload: Workload) -> tuple[RunEvidence, list[Verdict]]:
+        """Run the workload and judge it by the test's criteria (its ``criterion`` markers)."""
         from bench.checks.waivers import waive
         from bench.workload.capabilities import NotApplicable
 
+        if workload.criteria:
+            pytest.fail(f"workload {workload.name!r} lists criteria of its own; declare them once, "
+                        "in the test's @pytest.mark.criterion(...)", pytrace=False)
+        if not self.test.criteria:
+            pytest.fail("no @pytest.mark.criterion(...) on this test: nothing to judge its workload by", pytrace=False)
+        workload = dataclasses.replace(workload, criteria=self.test.criteria)
         try:
             evidence, verdicts = self.session.run(workload, self.test.dirname)
         except NotApplicable as e:  # the device lacks an optional verb: not judged, not failed
@@ -166,9 +213,7 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    marker = item.get_closest_marker("criterion")
-    criteria = tuple(marker.args) if marker else ()
-    item.stash[_TEST] = TestRecord(nodeid=item.nodeid, criteria=criteria)
+    item.stash[_TEST] = TestRecord(nodeid=item.nodeid, criteria=criteria_of(item))
 
 
 @pytest.hookimpl(hookwrapper=True)

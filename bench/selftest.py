@@ -33,6 +33,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.cli import plain
 from bench.config import ConfigError, load_target, project_root
 
 FIRMWARE = Path("targets") / "firmware"
@@ -290,7 +291,7 @@ def write_summary(path: Path, rows: list[Outcome], started: float) -> None:
 # ------------------------------------------------------------------ main
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bench selftest", description=__doc__,
+    p = argparse.ArgumentParser(prog="bench selftest", description=plain(__doc__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--manifest", type=Path, default=None, help="default tests/mutants/mutants.toml")
     p.add_argument("--target", default="mps2-an385", help="an emulated target (default mps2-an385)")

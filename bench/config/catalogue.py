@@ -45,6 +45,12 @@ class Catalogue:
         known = self.ids
         return [c for c in ids if c not in known]
 
+    def explain_unknown(self, ids: tuple[str, ...] | list[str]) -> str:
+        """One line naming the unknown IDs of ``ids`` and the catalogue they are missing from."""
+        bad = self.unknown(ids)
+        return (f"unknown criterion{'s' if len(bad) > 1 else ''} {', '.join(bad)} "
+                f"(not in {CATALOGUE_PATH.as_posix()}, version {self.version})")
+
 
 def parse_catalogue(text: str, path: Path) -> Catalogue:
     """Every ``| ID | criterion |`` table row, with the ``##`` section it sits under."""

@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from bench.cli import plain
 from bench.servers.faults import FaultPlan
 from bench.servers.maildrop import Maildrop
 from bench.servers.pop3 import Pop3Emulator
@@ -22,7 +23,8 @@ from bench.servers.transcript import Session, Transcript
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bench serve", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="bench serve", description=plain(__doc__),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pop3-port", type=int, default=1110, help="POP3 port (0: any free, -1: no POP3)")
     p.add_argument("--smtp-port", type=int, default=2525, help="SMTP port (0: any free, -1: no SMTP)")
     p.add_argument("--bind", action="append", metavar="ADDR",

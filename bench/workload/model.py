@@ -3,11 +3,18 @@ they misbehave, and which criteria judge the result.
 
 A workload names no driver and no port: the runner binds it to whatever target
 the run uses, and turns its steps into agent commands.
+
+In the acceptance suite a workload's criteria are its test's
+``@pytest.mark.criterion(...)``: ``bench.check`` fills them in, so they are
+declared once. A workload built with criteria of its own (the checks' tests,
+scripts) has them checked against the catalogue when it is made.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from bench.config.catalogue import load_catalogue
 
 Priority = Literal["normal", "high", "low"]
 AuthType = Literal["plain", "login", "none"]
@@ -92,9 +99,15 @@ class Workload:
     name: str
     description: str
     steps: tuple[Step, ...]
-    criteria: tuple[str, ...]
+    criteria: tuple[str, ...] = ()  # in a test: its criterion marker's (see the module docstring)
     family: Literal[4, 6] = 4
     smtp_client: SmtpClientSettings = SmtpClientSettings()
     smtp_server: SmtpServerSpec | None = None
     pop3_server: Pop3ServerSpec | None = None
     timeout_ms: int = 5000
+
+    def __post_init__(self) -> None:
+        catalogue = load_catalogue()
+        if catalogue.unknown(self.criteria):
+            raise ValueError(f"workload {self.name!r}: {catalogue.explain_unknown(self.criteria)}")
+

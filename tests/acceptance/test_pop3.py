@@ -7,13 +7,13 @@ import workloads as wl
 from bench.workload.model import Pop3Op
 
 
-@pytest.mark.criterion("POP-CONN-1", "POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-TRANS-4", "POP-WIRE-1", "POP-WIRE-2", "NET-WIRE-1", "NET-WIRE-2")
+@pytest.mark.criterion(*wl.POP_SESSION)
 @pytest.mark.parametrize("family", [4, 6])
 def test_full_session(bench, family: int) -> None:
     bench.check(wl.pop3_session(family))
 
 
-@pytest.mark.criterion("POP-AUTH-2", "POP-CONN-1", "POP-WIRE-1", "POP-WIRE-2")
+@pytest.mark.criterion(*wl.POP_SESSION, "POP-AUTH-2")
 @pytest.mark.parametrize("family", [4, 6])
 def test_apop_session(bench, family: int) -> None:
     bench.check(wl.pop3_session(family, apop=True))
@@ -24,12 +24,12 @@ def test_rset_undoes_dele(bench) -> None:
     bench.check(wl.pop3_rset())
 
 
-@pytest.mark.criterion("POP-AUTH-3")
+@pytest.mark.criterion("POP-AUTH-3", "POP-AUTH-1")
 def test_apop_refused_falls_back_to_user_pass(bench) -> None:
     bench.check(wl.pop3_apop_refused())
 
 
-@pytest.mark.criterion("POP-AUTH-4")
+@pytest.mark.criterion("POP-AUTH-4", "POP-AUTH-1")
 def test_no_timestamp_no_apop(bench) -> None:
     bench.check(wl.pop3_apop({"apop": False}, "POP-AUTH-4"))
 

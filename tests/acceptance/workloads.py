@@ -1,7 +1,9 @@
-"""Workloads of the acceptance suite: plain data, judged by the criteria they list.
+"""Workloads of the acceptance suite: plain data.
 
 Each builder returns a ``Workload``: what the device does, what the emulated
-servers hold and how they misbehave (fault plans), and which criteria judge it.
+servers hold and how they misbehave (fault plans). The criteria that judge it
+are its test's ``@pytest.mark.criterion(...)``, declared once, in the test
+modules (the constants below are shared sets of them).
 Fault rules name what they fire on (the first MAIL on the server, every RETR 3),
 never a session number, so a transient failed open cannot move a fault onto
 another session. A split reply leaves one TCP segment per chunk, and the fault
@@ -29,6 +31,8 @@ INBOX = "inbox@bench.test"
 WIRE = ("NET-WIRE-1", "NET-WIRE-2")
 SMTP_WIRE = ("SMTP-WIRE-1", "SMTP-CONN-1", *WIRE)
 POP_WIRE = ("POP-WIRE-1", "POP-WIRE-2", *WIRE)
+ONE_MAIL = ("SMTP-MAIL-1", "SMTP-MAIL-2", "SMTP-MAIL-3", "SMTP-EHLO-1", "SMTP-AUTH-1", *SMTP_WIRE)
+POP_SESSION = ("POP-CONN-1", "POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-TRANS-4", *POP_WIRE)
 
 
 def dotted_body(size: int = 6 * 1024) -> bytes:
@@ -69,7 +73,6 @@ def one_mail(family: int = 4) -> Workload:
         name=f"smtp-one-mail-ipv{family}",
         description="send one mail with a body of several KiB that includes lines starting with '.'",
         steps=(SendMail(mail("Bench slice: one mail")),),
-        criteria=("SMTP-MAIL-1", "SMTP-MAIL-2", "SMTP-MAIL-3", "SMTP-EHLO-1", "SMTP-AUTH-1", *SMTP_WIRE),
         family=family,  # type: ignore[arg-type]
         smtp_server=SmtpServerSpec(),
     )
@@ -80,7 +83,6 @@ def two_mails(family: int) -> Workload:
         name=f"smtp-two-mails-ipv{family}",
         description="two sends on one client: two connections, each closed",
         steps=(SendMail(mail("first", b"one\r\n")), SendMail(mail("second", b"two\r\n", priority="high"))),
-        criteria=("SMTP-CONN-1", "SMTP-MAIL-1", "SMTP-MAIL-2", *WIRE),
         family=family,  # type: ignore[arg-type]
         smtp_server=SmtpServerSpec(),
     )
@@ -92,7 +94,6 @@ def large_mail() -> Workload:
         name="smtp-64k-body",
         description="a 64 KiB body generated on the device: many segments, none above the limits",
         steps=(SendMail(body),),
-        criteria=("SMTP-MAIL-2", "SMTP-MAIL-3", "SMTP-WIRE-1", *WIRE),
         smtp_server=SmtpServerSpec(),
     )
 
@@ -106,7 +107,6 @@ def ehlo_split() -> Workload:
         name="smtp-ehlo-split",
         description="greeting and multi-line EHLO reply arrive a byte (or three) per segment",
         steps=(SendMail(mail("split", b"split\r\n")),),
-        criteria=("SMTP-EHLO-1", "SMTP-MAIL-1"),
         smtp_server=SmtpServerSpec(options={"extensions": SPLIT_EXTENSIONS}, faults=plan),
     )
 
@@ -119,7 +119,6 @@ def ehlo_split_login_only() -> Workload:
         name="smtp-ehlo-split-login-only",
         description="EHLO reply advertising only AUTH LOGIN, one octet per segment, to a LOGIN client",
         steps=(SendMail(mail("split login", b"split login\r\n"), auth="login"),),
-        criteria=("SMTP-EHLO-1", "SMTP-AUTH-2", "SMTP-MAIL-1"),
         smtp_server=SmtpServerSpec(options={"extensions": SPLIT_EXTENSIONS, "auth_mechanisms": ("LOGIN",)},
                                    faults=plan),
     )
@@ -136,7 +135,6 @@ def smtp_fault(name: str, rule: FaultRule, expect: str = "err") -> Workload:
         name=f"smtp-fault-{name}",
         description=f"{rule.describe()}: clear error, device answers, next send works",
         steps=(first, SendMail(mail("after the fault", b"y\r\n"))),
-        criteria=("DEV-ROB-1",),
         smtp_server=SmtpServerSpec(faults=FaultPlan([rule])),
         timeout_ms=1000,
     )
@@ -148,7 +146,6 @@ def ehlo_refused(code: int) -> Workload:
         name=f"smtp-ehlo-{code}",
         description=f"EHLO answered {code}: HELO fallback",
         steps=(SendMail(mail("helo", b"helo\r\n")),),
-        criteria=("SMTP-EHLO-2", "SMTP-MAIL-1"),
         smtp_server=SmtpServerSpec(options={"require_auth": False}, faults=FaultPlan([refuse])),
     )
 
@@ -158,7 +155,6 @@ def auth(mechanism: str) -> Workload:
         name=f"smtp-auth-{mechanism}",
         description=f"AUTH {mechanism.upper()} with the seed's exchange",
         steps=(SendMail(mail(f"auth {mechanism}", b"auth\r\n"), auth=mechanism),),  # type: ignore[arg-type]
-        criteria=("SMTP-AUTH-1" if mechanism == "plain" else "SMTP-AUTH-2", "SMTP-MAIL-1"),
         smtp_server=SmtpServerSpec(),
     )
 
@@ -171,7 +167,6 @@ def auth_refused() -> Workload:
             SendMail(mail("refused", b"x\r\n"), expect="err", stage="auth"),
             SendMail(mail("after", b"y\r\n")),
         ),
-        criteria=("SMTP-AUTH-3",),
         smtp_server=SmtpServerSpec(faults=FaultPlan([FaultRule("auth-reply", "reply", line="535 5.7.8 Bad credentials", nth=1, scope="server")])),
     )
 
@@ -181,7 +176,6 @@ def no_auth_advertised(configured: str) -> Workload:
         name=f"smtp-no-auth-advertised-{configured}",
         description=f"EHLO lists no AUTH; client configured {configured}",
         steps=(SendMail(mail("no auth", b"x\r\n"), auth=configured),),  # type: ignore[arg-type]
-        criteria=("SMTP-AUTH-4", "SMTP-MAIL-1"),
         smtp_server=SmtpServerSpec(options={"advertise_auth": False, "require_auth": False}),
     )
 
@@ -191,7 +185,6 @@ def cram_md5_offered() -> Workload:
         name="smtp-cram-md5-offered",
         description="server offers CRAM-MD5 first: the client must not use it",
         steps=(SendMail(mail("cram", b"x\r\n"), auth="login"),),
-        criteria=("SMTP-AUTH-4", "SMTP-AUTH-2"),
         smtp_server=SmtpServerSpec(options={"auth_mechanisms": ("CRAM-MD5", "LOGIN", "PLAIN")}),
     )
 
@@ -201,7 +194,6 @@ def smtp_error(event: str, stage: str, rule: FaultRule) -> Workload:
         name=f"smtp-error-{stage}-{rule.action}",
         description=f"{rule.describe()} at {event}: stage named, connection closed, next send works",
         steps=(SendMail(mail("fails", b"x\r\n"), expect="err", stage=stage), SendMail(mail("works", b"y\r\n"))),
-        criteria=("SMTP-ERR-1", "DEV-ROB-1", "NET-WIRE-2"),
         smtp_server=SmtpServerSpec(faults=FaultPlan([rule])),
         timeout_ms=1000,
     )
@@ -225,10 +217,6 @@ def pop3_session(family: int = 4, apop: bool = False) -> Workload:
         name=f"pop3-session-ipv{family}{'-apop' if apop else ''}",
         description="login, STAT, LIST, RETR of short, dotted and 12 KiB messages, DELE, QUIT",
         steps=steps,
-        criteria=(
-            "POP-CONN-1", "POP-AUTH-1", *(("POP-AUTH-2",) if apop else ()),
-            "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-TRANS-4", *POP_WIRE,
-        ),
         family=family,  # type: ignore[arg-type]
         pop3_server=Pop3ServerSpec(maildrop()),
     )
@@ -239,7 +227,6 @@ def pop3_rset() -> Workload:
         name="pop3-dele-rset",
         description="DELE then RSET then QUIT: nothing deleted",
         steps=(Pop3Open(USER, PASSWORD), Pop3Op("dele", 2), Pop3Op("rset"), Pop3Op("noop"), Pop3Op("quit")),
-        criteria=("POP-TRANS-4",),
         pop3_server=Pop3ServerSpec(maildrop()),
     )
 
@@ -249,7 +236,6 @@ def pop3_apop(options: dict, criterion: str, faults: FaultPlan | None = None) ->
         name=f"pop3-{criterion.lower()}",
         description=f"APOP requested; server options {options}" + (f", faults {faults.rules[0].describe()}" if faults else ""),
         steps=(Pop3Open(USER, PASSWORD, apop=True), Pop3Op("stat"), Pop3Op("quit")),
-        criteria=(criterion, "POP-AUTH-1"),
         pop3_server=Pop3ServerSpec(maildrop(), options=options, faults=faults),
     )
 
@@ -265,7 +251,6 @@ def pop3_bad_password() -> Workload:
         name="pop3-bad-password",
         description="PASS refused: auth error, no transaction commands; then a good login",
         steps=(Pop3Open(USER, "wrong", expect="err"), Pop3Open(USER, PASSWORD), Pop3Op("quit")),
-        criteria=("POP-AUTH-5",),
         # the wrong password is refused anyway; the rule makes the refusal a recorded hit
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([
             FaultRule("PASS", "reply", line="-ERR [AUTH] invalid user name or password", nth=1, scope="server")])),
@@ -277,7 +262,6 @@ def pop3_err(verb: str, op: Pop3Op) -> Workload:
         name=f"pop3-err-{verb.lower()}",
         description=f"-ERR to {verb}: reported; the session stays usable",
         steps=(Pop3Open(USER, PASSWORD), op, Pop3Op("noop", probe=True), Pop3Op("quit")),
-        criteria=("POP-TRANS-5",),
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([
             FaultRule(verb, "reply", line="-ERR injected failure", nth=1, scope="server")])),
     )
@@ -295,7 +279,6 @@ def pop3_fault(name: str, rule: FaultRule, op: Pop3Op, timeout_ms: int = 1500) -
         name=f"pop3-fault-{name}",
         description=f"{rule.describe()}: clear error, device answers, next session works",
         steps=(*steps, Pop3Open(USER, PASSWORD), Pop3Op("stat"), Pop3Op("quit")),
-        criteria=("DEV-ROB-1",),
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([replace(rule, nth=1, scope="server")])),
         timeout_ms=timeout_ms,
     )
@@ -312,7 +295,6 @@ def pop3_split() -> Workload:
         name="pop3-split-1",
         description="every POP3 reply one octet per segment: STAT, LIST, RETR of a short and a dotted message",
         steps=steps,
-        criteria=("POP-WIRE-3", "POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-WIRE-1"),
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([FaultRule("*", "split", size=1)])),
     )
 
@@ -331,7 +313,6 @@ def soak(rounds: int) -> Workload:
         name=f"soak-{rounds}",
         description=f"{rounds} rounds of SMTP + POP3 (+ a reset mid-transfer every fifth): memory back to baseline",
         steps=tuple(steps),
-        criteria=("DEV-ROB-2",),
         smtp_server=SmtpServerSpec(),
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan(every_fifth)),
         timeout_ms=3000,

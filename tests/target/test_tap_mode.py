@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ def test_tap_mode_live_capture_judges_real_frames(tmp_path: Path) -> None:
     with bench_session(cfg, tmp_path) as session:
         session.boot()
         assert session.device.info.ip == cfg.network.device_ip  # net.config applied
-        for workload in (wl.one_mail(4), wl.one_mail(6), wl.pop3_session(4)):
+        for workload in (replace(wl.one_mail(4), criteria=wl.ONE_MAIL), replace(wl.one_mail(6), criteria=wl.ONE_MAIL),
+                         replace(wl.pop3_session(4), criteria=wl.POP_SESSION)):  # their tests' markers
             evidence, verdicts = session.run(workload, workload.name)
             bad = [f"{v.criterion}: {v.summary}" for v in verdicts if v.outcome is not Outcome.PASS]
             assert verdicts and not bad, bad

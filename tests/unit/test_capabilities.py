@@ -49,11 +49,17 @@ def test_a_probe_noop_becomes_stat_on_a_device_without_noop() -> None:
 
 def test_a_workload_that_needs_an_undeclared_verb_is_not_applicable_with_the_reason() -> None:
     with pytest.raises(NotApplicable) as e:
-        fit(wl.pop3_rset(), NETX)  # RSET and NOOP are what it judges: no equivalent
+        # RSET and NOOP are what it judges: no equivalent (criteria as bench.check fills them from the marker)
+        fit(replace(wl.pop3_rset(), criteria=("POP-TRANS-4",)), NETX)
     reason = str(e.value)
     assert "pop3.noop, pop3.rset" in reason and "netx/6.4" in reason and "POP-TRANS-4" in reason
     with pytest.raises(NotApplicable, match="pop3.abort"):  # a faulted RETR ends in pop3.abort
         fit(wl.pop3_fault("x", FaultRule("RETR", "stall"), Pop3Op("retr", 1)), replace(NETX, caps=frozenset({"pop3"})))
+
+
+def _err_retr():  # type: ignore[no-untyped-def]
+    """The suite's -ERR-to-RETR workload with the criteria its test's marker gives it."""
+    return replace(wl.pop3_err("RETR", Pop3Op("retr", 1, expect="err")), criteria=("POP-TRANS-5",))
 
 
 def _judge(tmp_path: Path, workload, results: list[OpResult]) -> list:  # type: ignore[no-untyped-def]
@@ -79,7 +85,7 @@ def _op(verb: str, ok: bool = True, **fields: str) -> OpResult:
 
 
 def test_pop_trans_5_judged_with_the_stat_probe_and_still_able_to_fail(tmp_path: Path) -> None:
-    w = fit(wl.pop3_err("RETR", Pop3Op("retr", 1, expect="err")), NETX)
+    w = fit(_err_retr(), NETX)
     good = [_op("pop3.open", auth="user"), _op("pop3.retr", False, code="server", reply="-ERR", stage="retr"),
             _op("pop3.stat", count="3", octets="1"), _op("pop3.quit")]
     (v,) = _judge(tmp_path / "good", w, good)
@@ -99,7 +105,7 @@ def test_the_runner_on_a_device_declaring_no_noop_or_rset(tmp_path: Path) -> Non
         device = session.boot()
         assert device.info is not None
         device.info = replace(device.info, caps=device.info.caps - {"pop3.noop", "pop3.rset"})
-        evidence, verdicts = session.run(wl.pop3_err("RETR", Pop3Op("retr", 1, expect="err")), "err")
+        evidence, verdicts = session.run(_err_retr(), "err")
         assert [v.outcome for v in verdicts] == [Outcome.PASS], verdicts
         assert [o.verb for o in device.history][-3:] == ["pop3.retr", "pop3.stat", "pop3.quit"]
         assert evidence.pop3 is not None

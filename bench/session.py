@@ -17,6 +17,7 @@ from bench.capture.annotate import annotate
 from bench.checks.catalogue import judge_run
 from bench.checks.verdict import Verdict
 from bench.config import TargetConfig
+from bench.target.protocols import TargetError
 from bench.target.target import Target, open_target
 from bench.workload.capabilities import fit
 from bench.workload.evidence import RunEvidence
@@ -49,6 +50,8 @@ class BenchSession:
         board = self.target.board
         if board.alive():
             board.power_off()
+        with contextlib.suppress(TargetError):  # a console of its own (USB, ser2net): open it before the
+            self.target.console.open()          # flash, so the first boot's output is not lost
         t0 = time.time()
         board.flash(self.image)
         board.power_on()

@@ -71,8 +71,6 @@ class BoardConfig(Section):
             raise PydanticCustomError("needs", "machine: a qemu board needs 'machine'")
         if self.driver == "pyocd" and not self.pyocd_target:
             raise PydanticCustomError("needs", "pyocd_target: a pyocd board needs 'pyocd_target'")
-        if self.driver == "gdb" and not self.gdb_server:
-            raise PydanticCustomError("needs", "gdb_server: a gdb board needs 'gdb_server' (host:port)")
         if self.flasher == "gdb" and self.driver != "qemu":
             raise PydanticCustomError("needs", "flasher: only a qemu board takes flasher = 'gdb' (use driver = 'gdb')")
         return self
@@ -83,10 +81,20 @@ class ConsoleConfig(Section):
     port: str = ""  # serial: device path or pyserial URL
     baudrate: int = Field(default=115200, gt=0)
 
+
+class LabConfig(Section):
+    """A board from a labgrid farm: the place (by name or by tags) and its coordinator."""
+
+    coordinator: str  # host:port of labgrid-coordinator
+    place: str = ""  # reserve this place by name ...
+    tags: dict[str, str] = Field(default_factory=dict)  # ... or any place with these tags
+    client: str = "labgrid-client"  # the labgrid-client executable (labgrid may live in its own venv)
+    wait_s: float = Field(default=120.0, gt=0, strict=False)  # how long to wait for a place another bench holds
+
     @model_validator(mode="after")
-    def _driver_needs(self) -> ConsoleConfig:
-        if self.driver == "serial" and not self.port:
-            raise PydanticCustomError("needs", "port: a serial console needs 'port'")
+    def _place_or_tags(self) -> LabConfig:
+        if not self.place and not self.tags:
+            raise PydanticCustomError("needs", "place: a lab target needs 'place' or 'tags'")
         return self
 
 
@@ -147,6 +155,7 @@ class TargetConfig(Section):
     console: ConsoleConfig
     network: NetworkConfig
     capture: CaptureConfig = CaptureConfig()
+    lab: LabConfig | None = None  # a labgrid place serves the console and the GDB server
     #: expectations where the seed leaves behaviour open (see REQUIREMENTS.md)
     expect: dict[str, Any] = Field(default_factory=dict)
     #: known deviations the team accepts: ``[[waiver]]`` tables (bench.config.waivers)
@@ -184,7 +193,7 @@ def _key(loc: tuple[int | str, ...], value: Any) -> str:
 
 
 _SECTIONS = {n for n, f in TargetConfig.model_fields.items()
-             if isinstance(f.annotation, type) and issubclass(f.annotation, Section)}
+             if any(isinstance(a, type) and issubclass(a, Section) for a in (f.annotation, *getattr(f.annotation, "__args__", ())))}
 
 
 def _message(err: Any) -> str:
@@ -223,6 +232,13 @@ def format_errors(path: Path, exc: ValidationError) -> str:
 # -- loading --------------------------------------------------------------------
 def _check_consistency(cfg: TargetConfig, where: str) -> None:
     b, c, n = cfg.board, cfg.console, cfg.network
+    if cfg.lab is None:  # with a lab place, the place gives the GDB server and the console
+        if b.driver == "gdb" and not b.gdb_server:
+            raise ConfigError(f"{where}: [board] gdb_server: a gdb board needs 'gdb_server' (host:port)")
+        if c.driver == "serial" and not c.port:
+            raise ConfigError(f"{where}: [console] port: a serial console needs 'port'")
+    elif b.driver != "gdb" or c.driver != "serial":
+        raise ConfigError(f"{where}: [lab]: a lab place needs [board] driver = 'gdb' and [console] driver = 'serial'")
     if c.driver == "qemu-serial" and b.driver != "qemu":
         raise ConfigError(f"{where}: [console] driver: qemu-serial needs a qemu board")
     if n.mode == "tap" and b.driver != "qemu":

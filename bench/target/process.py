@@ -18,12 +18,13 @@ def _die_with_parent() -> None:  # runs in the child, before exec
         pass
 
 
-def spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own process group, killed if the bench dies; output to ``log``."""
     out = log.open("ab")
     try:
         return subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            cwd=cwd,
         )
     finally:
         out.close()

@@ -76,15 +76,20 @@ def open_target(config: TargetConfig, workdir: Path) -> Iterator[Target]:
     elif config.board.driver in ("pyocd", "gdb"):
         from bench.target.serial_console import SerialConsole
 
-        board_ = _probe_board(config)
-        console = SerialConsole(config.console.port, config.console.baudrate)
-        tap_ = _live_tap(config) if config.capture.source == "live" else None
-        try:
-            yield Target(config, board_, console, tap_)
-        finally:
-            if tap_ is not None:
-                tap_.stop()
-            console.close()
-            board_.power_off()
+        with contextlib.ExitStack() as stack:
+            if config.lab is not None:  # a labgrid place: reserved, acquired, released and cancelled
+                from bench.target.labgrid import LabgridPlace, bind
+
+                config = bind(config, stack.enter_context(LabgridPlace(config.lab, workdir / "labgrid.log")))
+            board_ = _probe_board(config)
+            console = SerialConsole(config.console.port, config.console.baudrate)
+            tap_ = _live_tap(config) if config.capture.source == "live" else None
+            try:
+                yield Target(config, board_, console, tap_)
+            finally:
+                if tap_ is not None:
+                    tap_.stop()
+                console.close()
+                board_.power_off()
     else:  # load_target validates this; kept for a clear message on hand-built configs
         raise TargetError(f"no driver for board {config.board.driver!r}")

@@ -82,7 +82,7 @@ _NET = "[network]\nmode='user'\ndevice_ip='10.0.2.15'\nserver_ip='10.0.2.2'\n"
         (("image='x'", "image='x'\nextra_args=['-s', 1]"), "[board] extra_args[1]: must be a string, not int 1"),
         (("image='x'", "image='x'\nprob='cafe'"), "[board] prob: unknown key"),
         (("", "[capture]\nsource='live'\nifname='eth0'\n"), "[capture] ifname: unknown key"),
-        (("", "[lab]\nroom=3\n"), "[lab]: unknown key"),
+        (("", "[farm]\nroom=3\n"), "[farm]: unknown key"),
         (("[console]", "colour='red'\n[console]"), "[board] colour: unknown key"),
         (("mode='user'", "mode='user'\nmtu='1500'"), "[network] mtu: must be an integer, not str '1500'"),
         (("mode='user'", "mode='user'\nprefix_len=33"), "[network] prefix_len: input should be less than or equal to 32"),

@@ -129,17 +129,14 @@ def _nic(iface: str) -> Iterator[Finding]:
 
 
 def _offloads(iface: str) -> Finding:
-    """GRO/GSO/TSO make captured 'segments' larger than any frame on the wire."""
-    if shutil.which("ethtool") is None:
-        return Finding("NIC offloads", False, "ethtool not installed: cannot tell GRO/GSO/TSO", needed=False)
-    out = subprocess.run(["ethtool", "-k", iface], capture_output=True, text=True, timeout=10).stdout
-    on = [line.split(":")[0].strip() for line in out.splitlines()
-          if line.split(":")[0].strip() in ("generic-receive-offload", "generic-segmentation-offload",
-                                            "tcp-segmentation-offload") and ": on" in line]
-    if on:
-        return Finding("NIC offloads", False, f"{', '.join(on)} on {iface}: captured segment sizes would be "
-                                              f"wrong; ethtool -K {iface} gro off gso off tso off")
-    return Finding("NIC offloads", True, f"GRO, GSO and TSO off on {iface}")
+    """GRO/GSO/TSO/LRO make captured 'segments' larger than any frame on the wire."""
+    from bench.capture.offload import OffloadError, read_offloads
+
+    try:
+        state = read_offloads(iface)
+    except OffloadError as exc:
+        return Finding("NIC offloads", False, f"cannot read the offloads of {iface}: {exc}", needed=False)
+    return Finding("NIC offloads", state.honest, state.describe())
 
 
 def _privilege(what: str, bit: int, name: str) -> Finding:

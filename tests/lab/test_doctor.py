@@ -66,7 +66,7 @@ def test_a_nic_with_offloads_on_is_named_with_the_fix(tmp_path: Path) -> None:
         target.write_text(text)
         r = doctor(str(target))
         line = next(x for x in r.stdout.splitlines() if "NIC offloads" in x)
-        assert line.startswith("MISSING") and f"ethtool -K {name} gro off gso off tso off" in line
+        assert line.startswith("MISSING") and f"ethtool -K {name} " in line and "gro off" in line
         subprocess.run(["ethtool", "-K", name, "gro", "off", "gso", "off", "tso", "off"], check=True,
                        capture_output=True)
         r = doctor(str(target))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.checks import device, fault_evidence, pop3, smtp, split_replies, wirechecks
+from bench.checks import device, fault_evidence, pop3, smtp, smtp_message, split_replies, wirechecks
 from bench.checks.context import CheckContext
 from bench.checks.verdict import Verdict
 from bench.workload.evidence import RunEvidence
@@ -26,7 +26,7 @@ def _both(*checks: Check) -> Check:
 CHECKS: dict[str, Check] = {
     **wirechecks.CHECKS,
     "SMTP-MAIL-1": _both(smtp.smtp_mail_1, wirechecks.CHECKS["SMTP-MAIL-1"]),
-    "SMTP-MAIL-2": smtp.smtp_mail_2,
+    "SMTP-MAIL-2": smtp_message.smtp_mail_2,
     "SMTP-MAIL-3": wirechecks.CHECKS["SMTP-MAIL-3"],
     "SMTP-CONN-1": _both(smtp.smtp_conn_1, wirechecks.CHECKS["SMTP-CONN-1"]),
     "SMTP-EHLO-1": smtp.smtp_ehlo_1,

@@ -2,11 +2,12 @@
 reassembled client stream (REQUIREMENTS.md, "SMTP client")."""
 from __future__ import annotations
 
+from bench.capture.dialogue import smtp_dialogue
 from bench.checks.context import CheckContext, server_reply
+from bench.checks.split_replies import reply_shape
 from bench.checks.verdict import Evidence, Measurement, Verdict, inconclusive, judge
 from bench.servers.transcript import Session, TranscriptLine
 from bench.workload.evidence import StepResult
-from bench.workload.message import dot_stuff, expected_message
 from bench.workload.model import SendMail
 
 _SEQUENCE = ("MAIL", "RCPT", "DATA", "QUIT")
@@ -24,14 +25,6 @@ def _same_command(line: bytes, keyword: str, arg: str) -> bool:
     """Equal up to the case of the keyword (RFC 5321 2.4); the argument exactly."""
     got = line.rstrip(b"\r\n").decode("latin-1")
     return got[: len(keyword)].upper() == keyword and got[len(keyword) :] == arg
-
-
-def _first_diff(a: bytes, b: bytes) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
 
 
 def _mail_steps(ctx: CheckContext) -> list[SendMail]:
@@ -85,73 +78,6 @@ def smtp_mail_1(ctx: CheckContext) -> list[Verdict]:
     return verdicts
 
 
-def smtp_mail_2(ctx: CheckContext) -> list[Verdict]:
-    """The stored message carries subject, From, To and the body byte for byte;
-    CRLF line ends; body lines starting with '.' dot-stuffed on the wire."""
-    sessions = ctx.sessions("smtp")
-    if not sessions:
-        return [inconclusive("SMTP-MAIL-2", "the SMTP server saw no session")]
-    verdicts = []
-    connections = ctx.connections_to("smtp")
-    for i, (session, step) in enumerate(zip(sessions, _mail_steps(ctx))):
-        expected = expected_message(step.mail, ctx.run.workload.smtp_client)
-        wire_expected = dot_stuff(expected)
-        failures: list[Evidence] = []
-        support: list[Evidence] = []
-        subject = f"smtp session {session.id}, mail {step.mail.subject!r}"
-        if not session.messages:
-            failures.append(Evidence("transcript", f"session {session.id}", "no message stored"))
-        else:
-            stored = session.messages[0]
-            if stored.data != expected:
-                at = _first_diff(stored.data, expected)
-                failures.append(
-                    Evidence(
-                        "transcript",
-                        f"session {session.id} stored message, offset {at}",
-                        f"stored {stored.data[max(0, at - 20):at + 40]!r} expected {expected[max(0, at - 20):at + 40]!r}"
-                        f" (stored {len(stored.data)} octets, expected {len(expected)})",
-                        ctx.transcript_path("smtp"),
-                    )
-                )
-            else:
-                support.append(Evidence("transcript", f"session {session.id}", f"stored message equals the {len(expected)} octets given", ctx.transcript_path("smtp")))
-        stuffed_lines = wire_expected.count(b"\r\n..")
-        if i < len(connections):
-            stream = connections[i].c2s.stream
-            start = stream.find(wire_expected[:64])
-            if start < 0 or stream[start : start + len(wire_expected)] != wire_expected:
-                body_at = stream.find(b"\r\n\r\n")
-                got = stream[start:] if start >= 0 else stream[body_at:]
-                at = _first_diff(got, wire_expected)
-                off = max(0, start if start >= 0 else body_at) + at
-                pkt = connections[i].c2s.packet_at(min(off, max(0, len(stream) - 1))) if stream else 0
-                failures.append(
-                    ctx.packet_evidence(
-                        (pkt,),
-                        f"DATA on the wire differs at octet {at}: sent {got[max(0, at - 10):at + 30]!r}, "
-                        f"expected {wire_expected[max(0, at - 10):at + 30]!r}",
-                    )
-                )
-            elif stuffed_lines:
-                dot = stream.find(b"\r\n..", start)
-                support.append(ctx.packet_evidence((connections[i].c2s.packet_at(dot + 2),), f"{stuffed_lines} dot-stuffed lines on the wire, first here"))
-        elif ctx.run.pcap is not None:
-            failures.append(Evidence("pcap", "-", "no SMTP connection found in the capture", ctx.run.pcap))
-        verdicts.append(
-            judge(
-                "SMTP-MAIL-2",
-                failures,
-                ok="message stored byte for byte; dot-stuffing seen on the wire",
-                bad="message content or its wire form is wrong",
-                measurements=(Measurement("lines the body needs dot-stuffed", stuffed_lines, None),),
-                support=tuple(support),
-                subject=subject,
-            )
-        )
-    return verdicts
-
-
 # -- session behaviour: EHLO, AUTH, errors, connections ------------------------
 def _pairs(ctx: CheckContext) -> list[tuple[Session, StepResult]]:
     """Each SMTP session with the send step that opened it (one connection per mail)."""
@@ -174,21 +100,66 @@ def _per_session(criterion: str, ctx: CheckContext, judge_one, ok: str, bad: str
     return out
 
 
-def smtp_ehlo_1(ctx: CheckContext) -> list[Verdict]:
-    domain = ctx.run.workload.smtp_client.domain
+def _advertised_auth(reply: TranscriptLine) -> list[str] | None:
+    """Mechanisms of the AUTH line(s) of an EHLO reply (``AUTH x y`` or ``AUTH=x y``); None without one."""
+    found: list[str] | None = None
+    for line in reply.data.split(b"\n"):
+        words = line[4:].strip().decode("latin-1").upper().replace("AUTH=", "AUTH ", 1).split()
+        if len(line) > 4 and words[:1] == ["AUTH"]:
+            found = (found or []) + words[1:]
+    return found
 
-    def one(session: Session, sr):  # type: ignore[no-untyped-def]
+
+def smtp_ehlo_1(ctx: CheckContext) -> list[Verdict]:
+    """Opens with EHLO <domain>; every 250 EHLO reply parsed: the client goes on to the next
+    command of the session (not QUIT), and the AUTH mechanism it picks was advertised."""
+    domain = ctx.run.workload.smtp_client.domain
+    conns = ctx.connections_to("smtp")
+    out = []
+    for i, (session, sr) in enumerate(_pairs(ctx)):
+        failures: list[Evidence] = []
+        support: list[Evidence] = []
+        measurements: list[Measurement] = []
         client = _client_lines(session)
         if not client:
-            return [Evidence("transcript", f"session {session.id}", "client sent nothing")], []
-        first = client[0]
-        if not _same_command(first.data, "EHLO ", domain):
-            return [ctx.line_evidence("smtp", session, first, f"expected EHLO {domain}")], []
-        if len(client) < 2 and sr.step.expect == "ok":
-            return [ctx.line_evidence("smtp", session, first, "nothing sent after the EHLO reply")], []
-        return [], [ctx.line_evidence("smtp", session, first)] + [ctx.line_evidence("smtp", session, client[1], "next command")]
-
-    return _per_session("SMTP-EHLO-1", ctx, one, "opens with EHLO <domain> and parses the 250 reply", "EHLO wrong or its reply not parsed")
+            failures.append(Evidence("transcript", f"session {session.id}", "client sent nothing", ctx.transcript_path("smtp")))
+        elif not _same_command(client[0].data, "EHLO ", domain):
+            failures.append(ctx.line_evidence("smtp", session, client[0], f"expected EHLO {domain}"))
+        for k, ehlo in enumerate(client):
+            if _verb(ehlo) != "EHLO":
+                continue
+            reply = server_reply(session, ehlo)
+            if reply is None or not reply.data.startswith(b"250"):
+                continue  # refused: SMTP-EHLO-2's case
+            nxt = client[k + 1] if k + 1 < len(client) else None
+            if nxt is None:
+                failures.append(ctx.line_evidence("smtp", session, ehlo, "nothing sent after the 250 reply to EHLO"))
+            elif _verb(nxt) == "QUIT":
+                failures.append(ctx.line_evidence("smtp", session, nxt, "QUIT right after the 250 reply to EHLO: the client did not get past the reply"))
+            else:
+                support += [ctx.line_evidence("smtp", session, ehlo), ctx.line_evidence("smtp", session, nxt, "next command")]
+            advertised = _advertised_auth(reply)
+            later = client[k + 1 :]
+            stop = next((j for j, ln in enumerate(later) if _verb(ln) == "EHLO"), len(later))
+            auth = next((ln for ln in later[:stop] if _verb(ln) == "AUTH"), None)
+            if auth is not None and advertised is not None:
+                chosen = (auth.data.split()[1:2] or [b""])[0].decode("latin-1").upper()
+                if chosen not in advertised:
+                    failures.append(ctx.line_evidence("smtp", session, auth, f"AUTH {chosen} chosen; the EHLO reply advertised only {' '.join(advertised)}"))
+                else:
+                    support.append(ctx.line_evidence("smtp", session, auth, f"chosen from the advertised {' '.join(advertised)}"))
+        if i < len(conns):  # how the (first) EHLO reply travelled: one segment, or split
+            d = smtp_dialogue(conns[i])
+            unit = next((j for j, u in enumerate(d.units) if u.verb == b"EHLO"), None)
+            wire_reply = d.reply_to(unit) if unit is not None else None
+            if wire_reply is not None:
+                shape = reply_shape(conns[i].s2c, wire_reply, "EHLO")
+                measurements.append(Measurement("segments carrying the EHLO reply", len(shape.chunks), None))
+                support.append(ctx.packet_evidence(shape.packets, shape.describe()))
+        out.append(judge("SMTP-EHLO-1", failures, ok="opens with EHLO <domain>; got past each 250 reply to the next command; AUTH chosen from those advertised",
+                         bad="EHLO wrong or its reply not parsed", measurements=tuple(measurements), support=tuple(support),
+                         subject=f"smtp session {session.id} from {session.peer}"))
+    return out or [inconclusive("SMTP-EHLO-1", "the SMTP server saw no session")]
 
 
 def smtp_ehlo_2(ctx: CheckContext) -> list[Verdict]:

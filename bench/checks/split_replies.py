@@ -51,9 +51,11 @@ class ReplyShape:
 
     def describe(self) -> str:
         sizes = [n for _, n in self.chunks]
+        if not self.split:
+            return f"{self.kind} reply {self.reply.first.body[:40]!r} in one segment ({sum(sizes)} octets)"
         how = ("one octet each" if self.octet_per_segment
                else f"{min(sizes, default=0)} to {max(sizes, default=0)} octets each")
-        return f"{self.kind} reply {self.reply.first.body[:40]!r} in {len(sizes)} segment(s), {how}"
+        return f"{self.kind} reply {self.reply.first.body[:40]!r} in {len(sizes)} segments, {how}"
 
 
 def reply_shape(direction: Direction, reply: Reply, kind: str) -> ReplyShape:

@@ -5,12 +5,16 @@ the reference firmware. For each: copy the firmware source (the committed
 state by default), apply the patch, build it, run the acceptance suite on the
 image and read ``verdicts.json``. The mutant is KILLED when one of the
 criteria it names gets a "fail" or "inconclusive" verdict; otherwise it
-SURVIVES. The unpatched reference is built and run too (``--reference-runs``
-times) and must pass every verdict: a flaky reference makes every kill suspect.
+SURVIVES, unless a test failed without any verdict (the suite could not judge
+it): that is NO-VERDICT, never a silent SURVIVED; a suite run that did not end
+normally (interrupted, internal error, no verdicts.json) is ERROR. The unpatched
+reference is built and run too (``--reference-runs`` times) and must pass every
+verdict: a flaky reference makes every kill suspect. While it runs it prints
+"[N/M]" per mutant with the time elapsed and an estimate of the time left.
 
 Exit status: 0 when the reference passed every run and every mutant was killed;
-1 when a mutant survived, a patch did not apply, a build failed or the
-reference failed; 2 on a setup error; 130 on Ctrl-C.
+1 when a mutant survived or was not judged, a patch did not apply, a build
+failed or the reference failed; 2 on a setup error; 130 on Ctrl-C.
 
     bench selftest                       # every mutant, reference once
     bench selftest --reference-runs 10   # the flakiness check
@@ -58,7 +62,7 @@ class Mutant:
 class Outcome:
     name: str
     expect: tuple[str, ...] = ()
-    status: str = ""  # KILLED SURVIVED FLAKY-KILL NO-APPLY BUILD-FAIL NO-VERDICTS PASS FAIL
+    status: str = ""  # KILLED SURVIVED NO-VERDICT ERROR FLAKY-KILL NO-APPLY BUILD-FAIL PASS FAIL
     failed: list[str] = field(default_factory=list)  # criteria with a fail/inconclusive verdict
     killed_by: list[str] = field(default_factory=list)  # "criterion test" pairs that killed the mutant
     failing: set[tuple[str, str]] = field(default_factory=set)  # (test nodeid, criterion) not passing
@@ -221,13 +225,19 @@ def read_verdicts(run_dir: Path) -> tuple[dict[str, set[str]], set[tuple[str, st
     return outcomes, failing, errors
 
 
-def judge_mutant(out: Outcome, run_dir: Path, reference_failing: set[tuple[str, str]]) -> None:
+# pytest exit codes after which the run's verdicts are whole: 0 all passed, 1 some failed
+# (2 interrupted, 3 internal error, 4 usage error, 5 nothing collected)
+WHOLE_RUN = (0, 1)
+
+
+def judge_mutant(out: Outcome, run_dir: Path, reference_failing: set[tuple[str, str]], rc: int = 1) -> None:
     """KILLED by an expected criterion failing (or inconclusive) in some test, unless that
     very (test, criterion) verdict also failed on the unpatched reference: then the kill
-    proves nothing (FLAKY-KILL)."""
+    proves nothing (FLAKY-KILL). Not killed, and some test failed without a verdict:
+    NO-VERDICT (the suite could not judge it). A run that did not end normally: ERROR."""
     got = read_verdicts(run_dir)
     if got is None:
-        out.status, out.note = "NO-VERDICTS", f"no verdicts.json in {run_dir}"
+        out.status, out.note = "ERROR", f"no verdicts.json in {run_dir} (pytest exit {rc})"
         return
     outcomes, out.failing, out.errors = got
     out.failed = sorted(c for c, o in outcomes.items() if o & set(KILLING_OUTCOMES))
@@ -239,6 +249,11 @@ def judge_mutant(out: Outcome, run_dir: Path, reference_failing: set[tuple[str, 
     elif hits:
         out.status = "FLAKY-KILL"
         out.note = "failed only where the reference also failed: " + ", ".join(f"{c} {t.split('::')[-1]}" for t, c in hits)
+    elif out.errors:
+        out.status = "NO-VERDICT"
+        out.note = f"{len(out.errors)} test(s) failed without a verdict; none of {', '.join(out.expect)} failed"
+    elif rc not in WHOLE_RUN:
+        out.status, out.note = "ERROR", f"the suite run ended with pytest exit {rc}"
     else:
         out.status = "SURVIVED"
         unseen = [c for c in out.expect if c not in outcomes]
@@ -367,7 +382,10 @@ def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mu
                 rows.append(out)
                 _progress(out)
 
+        clock = Eta(len(mutants))
         for m in mutants:
+            clock.begin()
+            print(clock.line(m.name), flush=True)
             out = Outcome(m.name, expect=m.expect, run_dir=run_root / m.name)
             out.run_dir.mkdir(parents=True, exist_ok=True)
             rows.append(out)
@@ -389,9 +407,9 @@ def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mu
                 _progress(out)
                 continue
             t0 = time.monotonic()
-            run_suite(root, args.target, elf, out.run_dir, args.pytest_args)
+            rc = run_suite(root, args.target, elf, out.run_dir, args.pytest_args)
             out.run_s = time.monotonic() - t0
-            judge_mutant(out, out.run_dir, reference_failing)
+            judge_mutant(out, out.run_dir, reference_failing, rc)
             _progress(out)
             if not args.keep:
                 shutil.rmtree(tree, ignore_errors=True)
@@ -410,9 +428,44 @@ def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mu
     muts = [r for r in rows if not r.name.startswith("reference")]
     killed = sum(r.status == "KILLED" for r in muts)
     ref_ok = sum(r.status == "PASS" for r in refs)
-    print(f"\nreference: {ref_ok}/{len(refs)} runs passed; mutants: {killed}/{len(muts)} killed; "
+    unjudged = {st: sum(r.status == st for r in muts) for st in ("NO-VERDICT", "ERROR")}
+    extra = "".join(f", {n} {st}" for st, n in unjudged.items() if n)
+    print(f"\nreference: {ref_ok}/{len(refs)} runs passed; mutants: {killed}/{len(muts)} killed{extra}; "
           f"{time.time() - started:.0f} s; summary {run_root / 'selftest.json'}")
     return 0 if all(r.ok for r in rows) else 1
+
+
+class Eta:
+    """Where the self-test is: "[N/M] name", the time elapsed, and the time left at
+    the mean of the mutants finished so far (each is a build and a suite run)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.started = time.monotonic()
+        self.done: list[float] = []
+        self._current: float | None = None
+
+    def begin(self) -> None:
+        now = time.monotonic()
+        if self._current is not None:
+            self.done.append(now - self._current)
+        self._current = now
+
+    def remaining_s(self) -> float | None:
+        if not self.done:
+            return None
+        return sum(self.done) / len(self.done) * (self.total - len(self.done))
+
+    def line(self, name: str) -> str:
+        n = len(self.done) + 1
+        left = self.remaining_s()
+        eta = "estimating the time left" if left is None else f"about {_mmss(left)} left"
+        return f"[{n}/{self.total}] {name}: {_mmss(time.monotonic() - self.started)} elapsed, {eta}"
+
+
+def _mmss(seconds: float) -> str:
+    m, s = divmod(int(seconds + 0.5), 60)
+    return f"{m}m{s:02d}s"
 
 
 def _progress(out: Outcome) -> None:

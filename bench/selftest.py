@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mutant]) -> int:
-    started = time.time()
+    started, t_start = time.time(), time.monotonic()
     run_root = (args.run_dir or root / "captures" / time.strftime("selftest-%Y%m%d-%H%M%S")).resolve()
     run_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-selftest-"))
@@ -382,7 +382,7 @@ def _selftest(args: argparse.Namespace, root: Path, board: str, mutants: list[Mu
                 rows.append(out)
                 _progress(out)
 
-        clock = Eta(len(mutants))
+        clock = Eta(len(mutants), started=t_start)
         for m in mutants:
             clock.begin()
             print(clock.line(m.name), flush=True)
@@ -439,9 +439,9 @@ class Eta:
     """Where the self-test is: "[N/M] name", the time elapsed, and the time left at
     the mean of the mutants finished so far (each is a build and a suite run)."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, started: float | None = None) -> None:
         self.total = total
-        self.started = time.monotonic()
+        self.started = time.monotonic() if started is None else started  # the self-test's start
         self.done: list[float] = []
         self._current: float | None = None
 

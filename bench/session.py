@@ -80,11 +80,13 @@ class BenchSession:
         """The booted device, rebooted first (and the reason recorded in ``boots``) if the
         last workload saw it fault, reboot or lose its console, if it stopped answering,
         or if it can no longer use the network (pool ran dry, no free PCB)."""
-        if self.device is None or not self.target or not self.target.board.alive():
-            return self.boot("first use" if self.device is None else "board gone")
-        if self.reboot_reason:
-            reason, self.reboot_reason = self.reboot_reason, ""
-            return self.boot(reason)
+        if self.device is None:
+            return self.boot("first use")
+        pending, self.reboot_reason = self.reboot_reason, ""
+        if not self.target or not self.target.board.alive():
+            return self.boot(f"board gone ({pending})" if pending else "board gone")
+        if pending:
+            return self.boot(pending)
         if not self.device.responsive():
             return self.boot("device unresponsive")
         short = self._resources_short()

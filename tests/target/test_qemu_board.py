@@ -81,6 +81,16 @@ def _when_uart_shows(log, needle: bytes, then, delay: float = 0.0):  # type: ign
     return thread
 
 
+def _slow_noop_session():  # type: ignore[no-untyped-def]
+    """The full POP3 session with NOOP answered after 1.5 s: time to act mid-step."""
+    from bench.servers.faults import FaultPlan, FaultRule
+    from bench.workload.model import Pop3ServerSpec
+
+    wl = _workloads()
+    slow_noop = FaultPlan([FaultRule("NOOP", "delay", ms=1500)])
+    return replace(wl.pop3_session(), pop3_server=Pop3ServerSpec(wl.maildrop(), faults=slow_noop))
+
+
 def test_device_hung_mid_workload_keeps_its_evidence(session: BenchSession) -> None:
     """The CPU stops while the POP3 greeting is delayed: the run ends with a 'no answer'
     incident judged by DEV-ROB-1, transcript and pcap are kept, the session reboots."""
@@ -116,14 +126,11 @@ def test_reboot_mid_workload_fails_dev_rob_1_and_the_session_reboots(session: Be
     does not list DEV-ROB-1: the boot line is evidence, DEV-ROB-1 fails naming it, the
     next workload runs on a fresh boot."""
     from bench.checks.verdict import Outcome
-    from bench.servers.faults import FaultPlan, FaultRule
-    from bench.workload.model import Pop3ServerSpec
 
     wl = _workloads()
     qemu = session.target.board.qemu  # type: ignore[union-attr]
     log = session.device.agent.log  # type: ignore[union-attr]
-    slow_noop = FaultPlan([FaultRule("NOOP", "delay", ms=1500)])
-    workload = replace(wl.pop3_session(), pop3_server=Pop3ServerSpec(wl.maildrop(), faults=slow_noop))
+    workload = _slow_noop_session()
     assert "DEV-ROB-1" not in workload.criteria
     reset = _when_uart_shows(log, b"pop3.noop", lambda: qemu.command("system_reset"), delay=0.3)
     try:
@@ -139,6 +146,26 @@ def test_reboot_mid_workload_fails_dev_rob_1_and_the_session_reboots(session: Be
     after, verdicts = session.run(wl.pop3_session(), "after")
     assert session.boots[-1].reason.startswith("after pop3-session-ipv4: unexpected reboot during step 8 of 10")
     assert all(v.passed for v in verdicts) and not after.incidents
+
+
+def test_console_lost_mid_workload_is_a_verdict(session: BenchSession) -> None:
+    """QEMU dies during a step: 'console lost' is an incident judged by DEV-ROB-1, and
+    the next use boots a new board, recording both reasons."""
+    from bench.checks.verdict import Outcome
+
+    qemu = session.target.board.qemu  # type: ignore[union-attr]
+    log = session.device.agent.log  # type: ignore[union-attr]
+    die = _when_uart_shows(log, b"pop3.noop", lambda: (os.kill(qemu.proc.pid, signal.SIGKILL), qemu.proc.wait(5)), 0.3)
+    try:
+        evidence, verdicts = session.run(_slow_noop_session(), "lost")
+    finally:
+        die.join()
+    (lost,) = evidence.incidents
+    assert lost.kind == "lost" and lost.where == "step 8 of 10 (pop3.noop)" and not evidence.healthy_after
+    (rob1,) = [v for v in verdicts if v.criterion == "DEV-ROB-1"]
+    assert rob1.outcome is Outcome.FAIL
+    assert session.healthy_device().responsive()
+    assert session.boots[-1].reason.startswith("board gone (after pop3-session-ipv4: console lost during step 8")
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # nothing of the dead QEMU lingers

@@ -155,8 +155,26 @@ def run_record(pytestconfig: pytest.Config, target_config: TargetConfig) -> RunR
     run_id = run_dir.name
     record = RunRecord(run_id=run_id, target=target_config.name, directory=run_dir.resolve(), started=time.time(),
                        waivers=target_config.waiver)
+    from bench.report.identity import judged, properties
+
+    image = pytestconfig.getoption("--image")
+    record.judged = judged(target_config, Path(image) if image else target_config.board.image)
+    _junit_suite(pytestconfig, target_config.name, properties(record.judged))
     pytestconfig.stash[_RECORD] = record
     return record
+
+
+def _junit_suite(config: pytest.Config, name: str | None, props: list[tuple[str, str]]) -> None:
+    """Name the JUnit suite after the target and add suite-level properties (when --junitxml is on)."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    if name:
+        xml.suite_name = name
+    for k, v in props:
+        xml.add_global_property(k, v)
 
 
 @pytest.fixture(scope="session")
@@ -167,6 +185,9 @@ def bench_session_(pytestconfig: pytest.Config, target_config: TargetConfig, run
     with bench_session(target_config, run_record.directory, Path(image) if image else None) as session:
         session.boot()
         run_record.device = session.device.info if session.device else None
+        if session.device and session.device.info:
+            info = session.device.info
+            _junit_suite(pytestconfig, None, [("device.fw", info.fw), ("device.board", info.board)])
         yield session
         run_record.boots = list(session.boots)
 

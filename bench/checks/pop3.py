@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bench.checks.context import CheckContext, server_reply
 from bench.checks.device import expectation_failures, op_evidence
+from bench.checks.octets import octet_diff
 from bench.checks.verdict import Evidence, Measurement, Verdict, inconclusive, judge
 from bench.servers.transcript import Session, TranscriptLine
 from bench.workload.evidence import StepResult
@@ -246,8 +247,7 @@ def pop_trans_3(ctx: CheckContext) -> list[Verdict]:
             got = sr.final.data
             ms.append(Measurement(f"RETR {n} octets", len(got), len(want), "=="))
             if got != want:
-                at = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
-                failures.append(op_evidence(ctx, sr.final, f"differs at octet {at}: got {got[max(0, at - 10):at + 20]!r}, want {want[max(0, at - 10):at + 20]!r}"))
+                failures.append(op_evidence(ctx, sr.final, f"RETR {n} " + octet_diff(got, want, ("got", "want"))))
             elif sr.final.fields.get("md5") != hashlib.md5(want).hexdigest() or sr.final.int("octets") != len(want):
                 failures.append(op_evidence(ctx, sr.final, f"md5/octets reported do not match the {len(want)} octets delivered"))
             elif sr.final.int("segments") < 1:

@@ -15,6 +15,8 @@ from email.utils import getaddresses
 from bench.capture.dialogue import smtp_dialogue
 from bench.capture.tcpflow import Connection
 from bench.checks.context import CheckContext
+from bench.checks.octets import first_difference as first_diff
+from bench.checks.octets import octet_diff
 from bench.checks.packets import show
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, inconclusive, judge
 from bench.workload.message import body_bytes, dot_stuff
@@ -80,11 +82,6 @@ def header_failures(msg: ParsedMessage, mail: Mail, mail_from: str) -> list[str]
     return out
 
 
-def first_diff(a: bytes, b: bytes) -> int:
-    """Offset of the first octet where ``a`` and ``b`` differ (the shorter length if one is a prefix)."""
-    return next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
-
-
 def expected_body(mail: Mail) -> bytes:
     """The body as stored: the application's bytes, plus the CRLF that ends an unterminated last line."""
     body = body_bytes(mail)
@@ -127,8 +124,7 @@ def _wire_failures(ctx: CheckContext, conn: Connection, body: bytes) -> tuple[li
     elif want[at:at + 1] == b"\r" and got[at:at + 1] == b"\n":
         why = f"bare LF line end in the body: {show(sent_line, 40)!r}"
     else:
-        why = f"body on the wire differs at octet {at}: sent {show(got[max(0, at - 10):at + 30])!r}, " \
-              f"expected {show(want[max(0, at - 10):at + 30])!r}"
+        why = "body on the wire " + octet_diff(got, want, ("sent", "expected"))
     failures.append(ctx.packet_evidence((c2s.packet_at(pos),) if c2s.stream else (), why))
     return failures, []
 
@@ -159,8 +155,7 @@ def smtp_mail_2(ctx: CheckContext) -> list[Verdict]:
                 at = first_diff(stored.body, body)
                 failures.append(Evidence(
                     "transcript", f"session {session.id} stored message, body offset {at}",
-                    f"stored {stored.body[max(0, at - 20):at + 40]!r} expected {body[max(0, at - 20):at + 40]!r}"
-                    f" (body stored {len(stored.body)} octets, given {len(body)})", where))
+                    "body " + octet_diff(stored.body, body, ("stored", "given")), where))
             else:
                 names = ", ".join(n for n, _ in stored.headers)
                 support.append(Evidence("transcript", f"session {session.id}",

@@ -99,6 +99,7 @@ class RunRecord:
     tests: list[TestRecord] = field(default_factory=list)
     report: Path | None = None  # the rendered HTML, once written
     waivers: tuple[Any, ...] = ()  # the target file's [[waiver]] tables (bench.config.waivers.Waiver)
+    judged: dict[str, Any] = field(default_factory=dict)  # image, target, catalogue, bench, host (report.identity)
 
     def waiver_status(self) -> list[Any]:
         """What this run made of each waiver (needed, no longer needed, ...)."""
@@ -111,6 +112,7 @@ class RunRecord:
         return {
             "run_id": self.run_id,
             "target": self.target,
+            "judged": self.judged,
             "directory": str(self.directory),
             "started": self.started,
             "finished": self.finished,

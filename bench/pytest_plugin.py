@@ -131,14 +131,19 @@ class Bench:
 
 
 def _explain(failed: list[Verdict]) -> str:
-    out = []
+    """One line per failed criterion first (what a CI tool's failure message shows), then each one's details."""
+    from bench.report.junit import relative
+
+    out = [f"[{v.criterion}] {v.outcome.value.upper()}: {v.summary}" for v in failed]
+    if len(failed) > 1:
+        out.append("")
     for v in failed:
         out.append(f"[{v.criterion}] {v.outcome.value.upper()}: {v.summary} ({v.subject})")
         for m in v.measurements:
             allowed = "" if m.limit is None else f" (allowed {m.comparator} {m.limit} {m.unit}".rstrip() + ")"
             out.append(f"    measured {m.name} = {m.value}{allowed}")
         for e in v.evidence[:5]:
-            where = f" in {e.artifact}" if e.artifact else ""
+            where = f" in {relative(e.artifact)}" if e.artifact else ""
             out.append(f"    {e.source} {e.locator}{where}: {e.excerpt}")
     return "\n".join(out)
 
@@ -173,6 +178,8 @@ def _junit_suite(config: pytest.Config, name: str | None, props: list[tuple[str,
         return
     if name:
         xml.suite_name = name
+    if xml.logging == "no":  # system-out carries the [[ATTACHMENT|...]] lines
+        xml.logging = "system-out"
     for k, v in props:
         xml.add_global_property(k, v)
 
@@ -183,7 +190,11 @@ def bench_session_(pytestconfig: pytest.Config, target_config: TargetConfig, run
 
     image = pytestconfig.getoption("--image")
     with bench_session(target_config, run_record.directory, Path(image) if image else None) as session:
-        session.boot()
+        try:
+            session.boot()
+        except BaseException as exc:  # the report's "never booted" banner says why
+            run_record.boot_failure = f"{type(exc).__name__}: {exc}"[:2000]
+            raise
         run_record.device = session.device.info if session.device else None
         if session.device and session.device.info:
             info = session.device.info
@@ -242,7 +253,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     test = item.stash.get(_TEST, None)
-    if test is None or report.when != "call":
+    if test is None:
+        return
+    record = item.config.stash.get(_RECORD, None)
+    if report.when == "setup" and report.failed:  # e.g. the board never booted: recorded, not lost
+        test.outcome, test.error = "error", str(report.longrepr)[-2000:]
+        if record is not None:
+            record.tests.append(test)
+        return
+    if report.when == "teardown" and record is not None:  # JUnit's system-out is the teardown report's
+        from bench.report.junit import attachments
+
+        files = attachments(test, record.directory)
+        if files:  # GitLab and Jenkins link these from the test case
+            report.sections.append(("Captured stdout bench", "".join(f"[[ATTACHMENT|{f}]]\n" for f in files)))
+    if report.when != "call":
         return
     test.outcome = report.outcome
     test.duration = report.duration
@@ -252,7 +277,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         test.error = str(report.longrepr[2])[-2000:]
     for v in test.verdicts:
         item.user_properties.append((f"verdict {v.criterion}", f"{v.outcome.value}: {v.summary} [{v.subject}]"))
-    record = item.config.stash.get(_RECORD, None)
     if record is not None:
         record.tests.append(test)
 

@@ -6,9 +6,13 @@ stamped on the emulator's clock, seconds away and drifting. Each connection is
 matched to the server session whose first reply arrives closest to where the
 running offset predicts, and shifted so its first server data segment lines up
 with that reply in the transcript. The report says when it did this.
+
+``causal_order`` then removes what offset remains: no packet is shown before
+the transcript line that wrote its first octet.
 """
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -88,3 +92,67 @@ def align_capture(connections: list[Connection], entries: list[TranscriptEntry],
         if i not in offsets:
             offsets[i] = offsets[min(known, key=lambda k: abs(k - i))]
     return ClockAlignment(offsets, matched, len(connections))
+
+
+CAUSAL_GAP = 1e-6  # seconds: how far after the transcript line its packet is put when the clocks disagree
+
+
+def _sessions_of(entries: list[TranscriptEntry]) -> dict[tuple[str, int], list[TranscriptEntry]]:
+    out: dict[tuple[str, int], list[TranscriptEntry]] = {}
+    for e in entries:
+        if e.direction == "s>c" and e.data:
+            out.setdefault((e.server, e.session), []).append(e)
+    return out
+
+
+def _match_sessions(connections: list[Connection], entries: list[TranscriptEntry],
+                    protocol: Callable[[Connection], str | None]) -> dict[int, list[TranscriptEntry]]:
+    """Connection position -> its server session's s>c records: sessions taken in order, each once,
+    the first unused one of the same server whose replies begin with what the connection carried."""
+    sessions = _sessions_of(entries)
+    used: set[tuple[str, int]] = set()
+    out: dict[int, list[TranscriptEntry]] = {}
+    for i in sorted(range(len(connections)), key=lambda k: connections[k].start):
+        head = connections[i].s2c.stream[:32]
+        if not head:
+            continue
+        proto = protocol(connections[i])
+        for key in sorted(sessions):
+            if key in used or (proto and key[0] != proto):
+                continue
+            if b"".join(e.data for e in sessions[key]).startswith(head):
+                used.add(key)
+                out[i] = sorted(sessions[key], key=lambda e: e.t)
+                break
+    return out
+
+
+def causal_order(packets: list[PacketRow], connections: list[Connection], entries: list[TranscriptEntry],
+                 protocol: Callable[[Connection], str | None]) -> tuple[list[PacketRow], int]:
+    """Packet times no earlier than the transcript line that wrote their first octet, and never
+    earlier than the frame before them: the capture's clock and the transcript's may differ by a few
+    hundred microseconds, and a reply must not appear before the server wrote it (frames of one
+    connection keep their order). Returns the
+    packets (frame order kept) and how many were moved."""
+    bound: dict[int, float] = {}  # frame -> earliest time it may have
+    for ci, records in _match_sessions(connections, entries, protocol).items():
+        half = connections[ci].s2c
+        starts, t = [], 0
+        for r in records:
+            starts.append(t)
+            t += len(r.data)
+        for off, frame in zip(half.chunk_offsets, half.chunk_packets):
+            k = bisect.bisect_right(starts, off) - 1
+            if 0 <= k < len(records):
+                bound[frame] = max(bound.get(frame, 0.0), records[k].t + CAUSAL_GAP)
+    out: list[PacketRow] = []
+    moved = 0
+    floor: dict[int, float] = {}  # per connection: the time of its previous frame
+    for p in sorted(packets, key=lambda p: p.index):
+        t = max(p.t, bound.get(p.index, p.t), floor.get(p.connection, float("-inf")))
+        floor[p.connection] = t
+        if t != p.t:
+            moved += 1
+            p = replace(p, t=t)
+        out.append(p)
+    return out, moved

@@ -104,6 +104,11 @@ word-break:break-all}
 .note{color:var(--inc);font-size:13px}
 .jump{margin:6px 0}.jump a.badge{min-width:0;margin:0 4px 4px 0;text-transform:none}
 .toolbar{float:right;font-size:12.5px}.toolbar button{margin-left:6px}
+.alarm{background:var(--fail);color:#fff;padding:10px 14px;border-radius:6px;margin:10px 0;font-size:16px}
+.alarm pre{background:#fff;color:var(--fail);margin:6px 0 0}
+.first{border:2px solid var(--fail);background:var(--fail-bg);border-radius:6px;padding:8px 14px;margin:10px 0}
+.first ol{margin:4px 0;padding-left:22px}.first ul{margin:2px 0;padding-left:16px;list-style:none}
+.meta.judged .mono{word-break:break-all}
 """
 
 _JS = """
@@ -204,11 +209,65 @@ def _verdict_card(view: VerdictView, shown: dict[str, float], show_test: bool = 
     return "".join(out)
 
 
+def _first_screen(m: ReportModel) -> str:
+    """What failed and why, before anything else: the boot, then each failed test's first reasons."""
+    out = []
+    if m.never_booted:
+        why = m.boot_failure or "no boot was recorded and the device never answered"
+        out.append('<div class="alarm" id="never-booted"><b>The board never booted.</b> No test ran on a device; '
+                   f"nothing was judged. <pre>{escape(why)}</pre></div>")
+    failed = m.failed_tests
+    if not failed:
+        return "".join(out)
+    out.append(f'<div class="first" id="what-failed"><b>{len(failed)} of {len(m.tests)} tests failed</b><ol>')
+    for t in failed[:12]:
+        bad = [v for v in t.verdicts if v.verdict.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE)]
+        reasons = "".join(
+            f'<li>{_badge(v.verdict.outcome)} <a href="#{escape(v.anchor)}" class="cid">{escape(v.verdict.criterion)}'
+            f"</a> {escape(v.verdict.summary)}{_measured(v)}</li>" for v in bad[:4])
+        if not bad:
+            reasons = f"<li><pre>{escape(t.error.strip().splitlines()[-1] if t.error.strip() else t.outcome)}</pre></li>"
+        more = f'<li class="muted">and {len(bad) - 4} more</li>' if len(bad) > 4 else ""
+        out.append(f'<li><a href="#{escape(t.anchor)}" class="mono">{escape(t.nodeid.split("::")[-1])}</a>'
+                   f"<ul>{reasons}{more}</ul></li>")
+    if len(failed) > 12:
+        out.append(f'<li class="muted">and {len(failed) - 12} more failed tests, below</li>')
+    out.append("</ol></div>")
+    return "".join(out)
+
+
+def _measured(v: VerdictView) -> str:
+    """The first measurement outside its limit, as "measured 132 octets, allowed ≤ 120"."""
+    for ms in v.verdict.measurements:
+        try:
+            ok = ms.passes()
+        except (TypeError, ValueError):
+            ok = True
+        if ms.limit is not None and not ok:
+            unit = f" {ms.unit}" if ms.unit else ""
+            return (f' <span class="muted">(measured {escape(ms.name)} = {escape(_fmt(ms.value))}{escape(unit)}, '
+                    f"allowed {escape(_SYMBOL.get(ms.comparator, ms.comparator))} {escape(_fmt(ms.limit))})</span>")
+    return ""
+
+
+def _judged(m: ReportModel) -> str:
+    """The image, target, catalogue, bench and host this run judged with (bench.report.identity)."""
+    from bench.report.identity import properties
+
+    pairs = properties(m.judged, m.device)
+    if not pairs:
+        return ""
+    cells = "".join(f'<div><b>{escape(k)}</b><span class="mono" data-field="{escape(k)}">{escape(v)}</span></div>'
+                    for k, v in pairs)
+    return f'<h3>What was judged</h3><div class="meta judged">{cells}</div>'
+
+
 def _header(m: ReportModel) -> str:
     dev = m.device or {}
-    out = [f"<h1>Run {escape(m.run_id)}</h1>",
+    out = [f"<h1>Run {escape(m.run_id)}</h1>", _first_screen(m),
            '<div class="meta">',
            f"<div><b>target</b>{escape(m.target)}</div>",
+           f"<div><b>catalogue</b>{escape(m.catalogue.path.name)} version {escape(m.catalogue.version)}</div>",
            f"<div><b>firmware</b>{escape(str(dev.get('fw', '—')))}</div>",
            f"<div><b>board</b>{escape(str(dev.get('board', '—')))}</div>",
            f"<div><b>capabilities</b>{escape(', '.join(dev.get('caps', [])) or '—')}</div>",
@@ -217,7 +276,7 @@ def _header(m: ReportModel) -> str:
            + (f" <span class=muted>({m.finished - m.started:.1f} s)</span>" if m.finished and m.started else "")
            + "</div>",
            "<div><b>files</b>" + (" ".join(_a(lk) for lk in m.links) or "—") + "</div>",
-           "</div>"]
+           "</div>", _judged(m)]
     vt, tt = m.verdict_totals, m.test_totals
     crit_worst = [c.worst for c in m.criteria]
     out.append('<div class="totals">')
@@ -350,6 +409,9 @@ def _timeline(t: TestView, tl: Timeline) -> str:
            f'<div class="tl-tools">show: {boxes} <span class="muted">UART &gt;&gt; host to device, &lt;&lt; device '
            "to host; c&gt;s client (the device) to server; ✗ = packet cited by a failed verdict</span></div>",
            (f'<p class="note">{escape(t.clock.describe())}; frame numbers are unchanged.</p>' if t.clock else ""),
+           (f'<p class="note">{t.causal_moves} packet(s) stamped before the transcript line that wrote them '
+            "(the capture's and the servers' clocks differ by microseconds) are shown just after it.</p>"
+            if t.causal_moves else ""),
            f'<table class="tl" id="{escape(table_id)}"><colgroup><col style="width:92px"><col style="width:132px">'
            "<col></colgroup>"]
     ids: set[str] = set()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from bench.capture.tcpflow import Connection
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict
 from bench.report.artifacts import Capture, read_capture, read_transcript, read_uart_log
-from bench.report.clock import ClockAlignment, align_capture
+from bench.report.clock import ClockAlignment, align_capture, causal_order
 from bench.report.criteria import Catalogue, Criterion, load_catalogue
 from bench.report.plot import Limit, PayloadPlot, build_payload_plot
 from bench.report.store import TestRecord  # its dirname rule names the test directory
@@ -149,6 +149,7 @@ class TestView:
     timeline: Timeline | None = None
     plots: list[tuple[str, PayloadPlot]] = field(default_factory=list)  # per protocol: "POP3", "SMTP"
     clock: ClockAlignment | None = None  # set when packet times were moved onto the host clock
+    causal_moves: int = 0  # packets put after the transcript line that wrote them
     notes: list[str] = field(default_factory=list)  # artifacts that could not be read, caps applied
 
     @property
@@ -160,6 +161,17 @@ class TestView:
     @property
     def worst(self) -> Outcome | None:
         return worst([v.verdict.outcome for v in self.verdicts])
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in ("failed", "error")
+
+    @property
+    def focus(self) -> int:
+        """Sort key: failed tests first, then those with a non-passing verdict, then the rest."""
+        if self.failed:
+            return 0
+        return 1 if any(v.verdict.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE) for v in self.verdicts) else 2
 
 
 @dataclass
@@ -176,6 +188,16 @@ class ReportModel:
     links: list[Link]
     catalogue: Catalogue
     notes: list[str] = field(default_factory=list)
+    judged: dict[str, Any] = field(default_factory=dict)  # bench.report.identity.judged
+    boot_failure: str = ""  # why the board never booted ("" when it did)
+
+    @property
+    def never_booted(self) -> bool:
+        return bool(self.boot_failure) or (not self.boots and self.device is None)
+
+    @property
+    def failed_tests(self) -> list[TestView]:
+        return [t for t in self.tests if t.failed]
 
     @property
     def verdict_totals(self) -> Counter[Outcome]:
@@ -276,6 +298,7 @@ def _artifact_files(arts: list[dict[str, Any]], test_dir: Path,
 
 def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any] | None,
                timeline_rows: int) -> TestView:
+    """One test; its timeline and plots only when it failed or has a non-passing verdict."""
     nodeid = d.get("nodeid", f"test {i}")
     dirname = TestRecord(nodeid).dirname
     t = TestView(nodeid, dirname, _anchor(i, dirname), d.get("outcome", "not run"), float(d.get("duration", 0.0)),
@@ -283,6 +306,7 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
     for n, vd in enumerate(d.get("verdicts", []), 1):
         v = verdict_from_dict(vd)
         t.verdicts.append(VerdictView(v, t, n, [linker.link(e.artifact) for e in v.evidence]))
+    detailed = t.focus < 2
     arts: list[dict[str, Any]] = d.get("artifacts", [])
     t.workloads = [a.get("workload", "") for a in arts]
     starts = [a["t_start"] for a in arts if a.get("t_start")]
@@ -294,6 +318,8 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
         link = linker.link(p, _kind(p))
         if link:
             t.links.append(link)
+    if not detailed:  # a passing test: its files hold everything; the page stays small
+        return t
     # the timeline and plot read the plain capture (the annotated pcapng holds the same frames)
     plain = [p for p in pcap_files if p.suffix == ".pcap"] or pcap_files[:1]
     capture = read_capture(plain[0]) if plain else None
@@ -317,6 +343,7 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
         t.clock = align_capture(capture.connections, entries, _protocol)
         if t.clock is not None:
             packets = t.clock.shift(packets)
+        packets, t.causal_moves = causal_order(packets, capture.connections, entries, _protocol)
     if uart_lines or entries or packets:
         t.timeline = build_timeline(uart_lines, entries, packets, t.cited_keys, timeline_rows)
         if t.timeline.omitted:
@@ -365,6 +392,7 @@ def build_report(run_dir: Path, requirements: Path | None = None) -> ReportModel
         t = _test_view(i, td, linker, device, rows)
         budget -= len(t.timeline.rows) if t.timeline else 0
         tests.append(t)
+    tests.sort(key=lambda t: t.focus)  # stable: in run order within each group
     catalogue = load_catalogue(requirements)
     rows = {c.id: CriterionRow(c) for c in catalogue.criteria}
     for t in tests:
@@ -379,5 +407,6 @@ def build_report(run_dir: Path, requirements: Path | None = None) -> ReportModel
         run_id=data.get("run_id", run_dir.name), target=data.get("target", ""), run_dir=run_dir,
         started=float(data.get("started") or 0.0), finished=float(data.get("finished") or 0.0),
         device=device, boots=list(data.get("boots", [])), criteria=list(rows.values()), tests=tests,
-        links=links, catalogue=catalogue,
+        links=links, catalogue=catalogue, judged=dict(data.get("judged") or {}),
+        boot_failure=str(data.get("boot_failure") or ""),
     )

@@ -100,6 +100,7 @@ class RunRecord:
     report: Path | None = None  # the rendered HTML, once written
     waivers: tuple[Any, ...] = ()  # the target file's [[waiver]] tables (bench.config.waivers.Waiver)
     judged: dict[str, Any] = field(default_factory=dict)  # image, target, catalogue, bench, host (report.identity)
+    boot_failure: str = ""  # why the first boot failed: the report's "never booted" banner
 
     def waiver_status(self) -> list[Any]:
         """What this run made of each waiver (needed, no longer needed, ...)."""
@@ -113,6 +114,7 @@ class RunRecord:
             "run_id": self.run_id,
             "target": self.target,
             "judged": self.judged,
+            "boot_failure": self.boot_failure,
             "directory": str(self.directory),
             "started": self.started,
             "finished": self.finished,

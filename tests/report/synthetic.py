@@ -6,6 +6,7 @@ SMTP test without artifacts; one failed test with an error and no verdicts.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +20,14 @@ from bench.agent.uartlog import UartRecord
 from bench.capture.tcpflow import read_connections
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict
 from bench.checks.wire import WireLimits, check_wire
+from bench.config import load_target
+from bench.report.identity import judged
 from bench.report.store import RunRecord, TestRecord
 from bench.servers.transcript import Session, Transcript, TranscriptLine
 from bench.session import BootRecord
 
 T0 = 1_700_000_000.0
+REPLY_LATE = 0.0003  # the transcript line of one reply, after its packet's (early) capture stamp
 DEV, SRV = ("10.0.2.15", 49153), ("10.0.2.2", 110)
 POP3_PAYLOAD = 120
 SCRIPT = "<script>alert('x')</script>"
@@ -41,6 +45,7 @@ class SyntheticRun:
     big_size: int
     leak_line_t: float  # the UART line a failed DEV-ROB-2 verdict cites (by the op's end time, just after)
     record: RunRecord
+    image_sha256: str  # of the image the run says it judged
 
 
 class _Tcp:
@@ -80,12 +85,12 @@ def build_run(root: Path) -> SyntheticRun:
     tcp.put("c", "A")
     greet = tcp.put("s", "PA", b"+OK POP3 ready <1.2@bench>\r\n")
     user = tcp.put("c", "PA", b"USER alice\r\n")
-    tcp.put("s", "PA", b"+OK\r\n")
+    user_ok = tcp.put("s", "PA", b"+OK\r\n")
     big_payload = b"PASS " + b"p" * 125 + b"\r\n"
     big = tcp.put("c", "PA", big_payload)
-    tcp.put("s", "PA", b"+OK maildrop ready\r\n")
+    ready = tcp.put("s", "PA", b"+OK maildrop ready\r\n")
     tcp.put("c", "PA", b"QUIT\r\n")
-    tcp.put("s", "PA", b"+OK bye\r\n")
+    bye = tcp.put("s", "PA", b"+OK bye\r\n")
     tcp.put("c", "FA")
     tcp.put("s", "FA")
     tcp.put("c", "A")
@@ -102,8 +107,12 @@ def build_run(root: Path) -> SyntheticRun:
     # the server transcript, written by the emulators' own writer
     lines = [TranscriptLine(tcp.time_of(greet) - 0.0005, 1, "s>c", b"+OK POP3 ready <1.2@bench>\r\n"),
              TranscriptLine(tcp.time_of(user) + 0.0005, 1, "c>s", b"USER alice\r\n"),
+             # the capture's clock runs early: this reply's packet is stamped 0.3 ms before the server wrote it
+             TranscriptLine(tcp.time_of(user_ok) + REPLY_LATE, 1, "s>c", b"+OK\r\n"),
              TranscriptLine(tcp.time_of(big) + 0.0005, 1, "c>s", b"PASS ********\r\n", "auth ok # redacted"),
              TranscriptLine(tcp.time_of(big) + 0.0010, 1, "c>s", b"\x00<b>odd</b>\xff\r\n", "fault: garbage"),
+             TranscriptLine(tcp.time_of(ready) - 0.0005, 1, "s>c", b"+OK maildrop ready\r\n"),
+             TranscriptLine(tcp.time_of(bye) - 0.0005, 1, "s>c", b"+OK bye\r\n"),
              TranscriptLine(tcp.time_of(13) + 0.001, 1, "event", b"closed by client")]
     transcript = Transcript("pop3", [Session(1, "pop3", f"{DEV[0]}:{DEV[1]}", T0, lines=lines, auth_method="user",
                                              auth_ok=True)])
@@ -145,9 +154,13 @@ def build_run(root: Path) -> SyntheticRun:
     record = RunRecord("20231114-221320-mps2-an385", "mps2-an385", run_dir, started=T0 - 2.5, finished=T0 + 3.0,
                        device=info, boots=[BootRecord(T0 - 2.4, T0 - 1.9, "session start")],
                        tests=[test, smtp, broken])
+    image = root / "my-fw.elf"  # what `bench run --image my-fw.elf` was given
+    image.write_bytes(b"\x7fELF" + bytes(range(256)) * 4)
+    record.judged = judged(load_target("mps2-an385"), image)
     record.write()
     (run_dir / "uart-session.log").write_text((test_dir / "uart.log").read_text())
-    return SyntheticRun(run_dir, test_dir, pcap, big, len(big_payload), uart[-1].t, record)
+    return SyntheticRun(run_dir, test_dir, pcap, big, len(big_payload), uart[-1].t, record,
+                        hashlib.sha256(image.read_bytes()).hexdigest())
 
 
 if __name__ == "__main__":  # python tests/report/synthetic.py <dir>: build, render, print the report path

@@ -1,6 +1,7 @@
 """The HTML report rendered from a synthetic run directory: real properties, not snapshots."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -205,3 +206,62 @@ def test_broken_artifacts_are_noted_not_fatal(run: SyntheticRun) -> None:
     rows = _page(html).rows
     assert rows and {r["class"].split()[0] for r in rows} == {"uart", "transcript"}
     assert 'class="plot"' not in html
+
+
+def _field(html: str, name: str) -> str:
+    m = re.search(rf'data-field="{re.escape(name)}">([^<]*)<', html)
+    assert m, name
+    return m.group(1)
+
+
+def test_header_says_what_was_judged(report: str, run: SyntheticRun) -> None:
+    assert _field(report, "image.sha256") == run.image_sha256
+    assert _field(report, "image").endswith("my-fw.elf")
+    assert _field(report, "target") == "mps2-an385"
+    assert _field(report, "target.file") == "targets/mps2-an385.toml"
+    assert _field(report, "catalogue.version") == load_catalogue().version
+    assert _field(report, "device.fw") == "mailclient 0.3.1 (abc1234)"
+    assert _field(report, "bench.version").startswith("0.")
+    assert _field(report, "host")
+    data = json.loads((run.run_dir / "verdicts.json").read_text())
+    assert data["judged"]["image"]["sha256"] == run.image_sha256 and data["judged"]["image"]["manifest"] is None
+
+
+def test_failed_tests_come_first_and_the_first_screen_says_why(report: str) -> None:
+    order = re.findall(r'<details class="test ([a-z-]+)" id="[^"]*"', report)
+    assert order == ["failed", "failed", "passed"]
+    first = report.index('id="what-failed"')
+    assert first < report.index('<div class="meta">') < report.index('id="criteria"')
+    screen = report[first:report.index("</div>", first)]
+    assert "2 of 3 tests failed" in screen
+    assert screen.index("test_user_pass_login") < screen.index("test_stall")
+    assert "POP-WIRE-2" in screen and f"allowed ≤ {POP3_PAYLOAD}" in screen  # the reason, measured vs allowed
+    assert "TimeoutError: device did not answer &lt;hello&gt;" in screen
+    assert 'id="never-booted"' not in report
+
+
+def test_no_reply_packet_before_the_transcript_line_that_wrote_it(report: str, run: SyntheticRun) -> None:
+    rows = _page(report).rows
+    kinds = [(r["class"].split()[0], r["cells"].split("\x1f")) for r in rows]
+    replies = [i for i, (k, c) in enumerate(kinds) if k == "transcript" and "s>c" in c[1]]
+    packets = [i for i, (k, c) in enumerate(kinds) if k == "packet" and "s>c" in c[1] and "len=0" not in c[2]]
+    assert len(replies) == len(packets) == 4
+    for line, packet in zip(replies, packets):  # the k-th reply written, then the k-th reply packet
+        assert line < packet, (kinds[line], kinds[packet])
+    assert "1 packet(s) stamped before the transcript line that wrote them" in report
+
+
+def test_a_board_that_never_booted_is_the_first_thing_said(tmp_path: Path) -> None:
+    run_dir = tmp_path / "20231114-221320-mps2-an385"
+    run_dir.mkdir()
+    why = "TimeoutError: no agent banner within 15 s (last UART output: 'HardFault')"
+    tests = [{"nodeid": f"tests/acceptance/test_smtp.py::test_{n}", "criteria": ["SMTP-MAIL-1"], "outcome": "error",
+              "error": f"{why}\n<traceback>", "verdicts": [], "artifacts": []} for n in ("a", "b")]
+    (run_dir / "verdicts.json").write_text(json.dumps({
+        "run_id": run_dir.name, "target": "mps2-an385", "started": 1.0, "finished": 2.0, "device": None,
+        "boots": [], "boot_failure": why, "tests": tests}))
+    html = write_html_report(run_dir).read_text(encoding="utf-8")
+    banner = html.index('id="never-booted"')
+    assert banner < html.index('id="what-failed"') < html.index('<div class="meta">')
+    assert "The board never booted." in html[banner:banner + 400]
+    assert "HardFault" in html[banner:banner + 600]

@@ -80,3 +80,22 @@ def test_capture_clock_aligned_on_server_replies(tmp_path: Path) -> None:
     assert [p.index for p in shifted] == [p.index for p in cap.packets]
     assert abs(shifted[0].t - cap.packets[0].t - clock.offsets[0]) < 1e-9
     assert "+7249.5 ms" in clock.describe()
+
+
+def test_body_loading_lines_fold_into_one_row() -> None:
+    import base64
+
+    from bench.report.artifacts import UartLine
+
+    chunk = b"x" * 384
+    uart = [UartLine(1.0, "host", "4ba smtp.body reset=1", 1), UartLine(1.001, "dev", "4ba ok", 2)]
+    for i in range(22):
+        rid = f"{0x4bb + i:x}"
+        uart += [UartLine(1.01 + i / 100, "host", f"{rid} smtp.body data={base64.b64encode(chunk).decode()}", 3 + i),
+                 UartLine(1.011 + i / 100, "dev", f"{rid} ok", 4 + i)]
+    uart.append(UartLine(2.0, "host", "4d1 smtp.send", 99))
+    tl = build_timeline(uart, [], [])
+    assert [r.text for r in tl.rows] == ["23 smtp.body lines, 8,448 octets (and the device's 23 answers)",
+                                         "4d1 smtp.send"]
+    cited = frozenset({f"u{round(1.05 * 1e6)}"})  # a line a verdict cites is never folded away
+    assert any(r.failing for r in build_timeline(uart, [], [], cited).rows)

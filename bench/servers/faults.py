@@ -10,7 +10,7 @@ matches. Events are command verbs in upper case (``"USER"``, ``"RETR"``,
 ``auth-reply``  SMTP: the reply to a SASL continuation line (after 334)
 ``message``     SMTP: the reply after the DATA terminator
 ``body``        SMTP: each line of the DATA body as it arrives (nth = line number)
-``*``           (in a rule only) any event
+``*``           (in a rule only) any event but ``connect``
 
 When a rule fires: on its event (``match``), only when the command's argument is
 ``arg`` (if given: ``RETR 3`` is ``arg="3"``), and only on the ``nth`` event the
@@ -184,7 +184,7 @@ class FaultCounter:
         ev = event if event in PSEUDO_EVENTS else event.upper()
         chosen: Pick | None = None
         for i, r in enumerate(self.plan.rules):
-            if r.event not in (ev, "*"):
+            if r.event != ev and (r.event != "*" or ev == "connect"):
                 continue
             if r.arg is not None and (arg or "").strip().lower() != r.arg.strip().lower():
                 continue

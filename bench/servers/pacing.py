@@ -55,7 +55,7 @@ def unsent(sock: socket.socket) -> int:
     return int.from_bytes(buf, "little")
 
 
-def _addr(family: int, host: str) -> bytes:
+def _addr(host: str) -> bytes:
     packed = ipaddress.ip_address(host.split("%")[0]).packed
     return packed.ljust(16, b"\0")
 
@@ -77,7 +77,7 @@ class PeerQueue:
         self.local = True
 
     def _build(self, src: str, sport: int, dst: str, dport: int) -> bytes:
-        sockid = struct.pack("!HH", sport, dport) + _addr(self.family, src) + _addr(self.family, dst)
+        sockid = struct.pack("!HH", sport, dport) + _addr(src) + _addr(dst)
         sockid += struct.pack("=III", 0, INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE)
         req = struct.pack("=BBBBI", self.family, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0,
                           0xFFFFFFFF) + sockid

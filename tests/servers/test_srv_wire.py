@@ -10,14 +10,18 @@ suite's split workloads (their fault evidence reads the board's capture).
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 from server_helpers import PASSWORD
-from wire_link import VethLink, Wire, captured, veth_link
+from wire_link import CLIENT, VethLink, Wire, captured, veth_link
 
 from bench.servers.faults import FaultRule
 from bench.servers.maildrop import Maildrop
+from bench.servers.pacing import PeerQueue
 from bench.servers.pop3 import Pop3Emulator
 from bench.servers.smtp import SmtpEmulator
 
@@ -144,6 +148,20 @@ def test_close_and_reset_mid_reply(link, tmp_path, action: str) -> None:  # type
         assert wire.conn.closed_by == "server"
     else:
         assert end == "reset" and wire.conn.s2c.rst and not wire.conn.s2c.fin
+
+
+def test_a_peer_across_the_link_is_not_asked_for(link) -> None:  # type: ignore[no-untyped-def]
+    """Across a real link only the sender's kernel is waited for: sock_diag finds no peer here."""
+    with socket.create_server((link.host_ip, 0)) as lst:
+        port = lst.getsockname()[1]
+        proc = subprocess.Popen(["ip", "netns", "exec", link.ns, sys.executable, str(CLIENT), link.host_ip,
+                                 str(port), '[["for", 1]]'], stdout=subprocess.DEVNULL)
+        conn, _ = lst.accept()
+        with conn:
+            peer = PeerQueue(conn)
+            assert peer.state() is None and not peer.local
+            peer.close()
+        proc.wait(5)
 
 
 def test_refuse_closes_before_any_byte(link, tmp_path) -> None:  # type: ignore[no-untyped-def]

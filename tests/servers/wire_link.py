@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,12 +102,22 @@ class Wire:
         return out
 
 
+def _settle(cap: LiveCapture, quiet: float = 0.2, limit: float = 3.0) -> None:
+    """Let the sniffer thread catch up: stop only once no frame came for ``quiet`` seconds."""
+    deadline = time.monotonic() + limit
+    seen = -1
+    while len(cap.frames) != seen and time.monotonic() < deadline:
+        seen = len(cap.frames)
+        time.sleep(quiet)
+
+
 def captured(link: VethLink, port: int, run, directory: Path) -> Wire:  # type: ignore[no-untyped-def]
     """Capture on the host end while ``run()`` talks to the emulator on ``port``."""
     cap = LiveCapture(link.host_if, directory / "wire.pcap", bpf=f"tcp port {port}")
     cap.start()
     try:
         run()
+        _settle(cap)
     finally:
         pcap = cap.stop()
     assert pcap is not None and cap.dropped == 0

@@ -68,6 +68,8 @@ class BenchSession:
         want6 = net.device_ip6 or ""
         if info.ip == net.device_ip and (not want6 or info.ip6 == want6):
             return
+        if not info.has_verb("net.config"):  # judged as it is: its declared addresses, or
+            return  # POP-CONN-1/SMTP-CONN-1 name the one it connects from (bench.checks.address)
         assert self.device is not None
         mask = ipaddress.IPv4Network(f"0.0.0.0/{net.prefix_len}").netmask
         args = {"ip": net.device_ip, "mask": str(mask), "gw": net.server_ip}

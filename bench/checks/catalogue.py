@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.checks import device, fault_evidence, pop3, smtp, smtp_message, split_replies, wirechecks
+from bench.checks import address, device, fault_evidence, pop3, smtp, smtp_message, split_replies, wirechecks
 from bench.checks.context import CheckContext
 from bench.checks.verdict import Verdict
 from bench.workload.evidence import RunEvidence
@@ -28,7 +28,7 @@ CHECKS: dict[str, Check] = {
     "SMTP-MAIL-1": _both(smtp.smtp_mail_1, wirechecks.CHECKS["SMTP-MAIL-1"]),
     "SMTP-MAIL-2": smtp_message.smtp_mail_2,
     "SMTP-MAIL-3": wirechecks.CHECKS["SMTP-MAIL-3"],
-    "SMTP-CONN-1": _both(smtp.smtp_conn_1, wirechecks.CHECKS["SMTP-CONN-1"]),
+    "SMTP-CONN-1": _both(smtp.smtp_conn_1, wirechecks.CHECKS["SMTP-CONN-1"], address.source_address("SMTP-CONN-1", "smtp")),
     "SMTP-EHLO-1": smtp.smtp_ehlo_1,
     "SMTP-EHLO-2": smtp.smtp_ehlo_2,
     "SMTP-AUTH-1": smtp.smtp_auth_1,
@@ -36,7 +36,7 @@ CHECKS: dict[str, Check] = {
     "SMTP-AUTH-3": smtp.smtp_auth_3,
     "SMTP-AUTH-4": smtp.smtp_auth_4,
     "SMTP-ERR-1": _both(smtp.smtp_err_1, wirechecks.PARTS["SMTP-ERR-1"]),
-    "POP-CONN-1": pop3.pop_conn_1,
+    "POP-CONN-1": _both(pop3.pop_conn_1, address.source_address("POP-CONN-1", "pop3")),
     "POP-AUTH-1": pop3.pop_auth_1,
     "POP-AUTH-2": pop3.pop_auth_2,
     "POP-AUTH-3": pop3.pop_auth_3,

@@ -18,7 +18,11 @@ def wire_limits(ctx: CheckContext) -> wire.WireLimits:
         {**vars(limits), "mtu": min(limits.mtu, run.target_mtu)},
         pop3_ports=[ports["pop3"]] if "pop3" in ports else [],
         smtp_ports=[ports["smtp"]] if "smtp" in ports else [],
-        device_ips=[run.device.ip, run.device.ip6],
+        # the declared addresses, and whatever connected to this run's servers: a device using
+        # another source address fails POP-CONN-1/SMTP-CONN-1 for it (bench.checks.address)
+        # and its connections are judged all the same
+        device_ips=[run.device.ip, run.device.ip6,
+                    *(c.client[0] for c in ctx.connections if c.server[1] in ports.values())],
     )
 
 

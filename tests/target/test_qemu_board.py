@@ -66,12 +66,12 @@ def _workloads():  # type: ignore[no-untyped-def]
 
 
 def _when_uart_shows(log, needle: bytes, then, delay: float = 0.0):  # type: ignore[no-untyped-def]
-    """A thread that waits for a line containing ``needle`` to cross the UART, then acts."""
+    """A thread that waits for a request containing ``needle`` to go to the device, then acts."""
     import threading
 
     def watch() -> None:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(needle in r.line for r in log.records):
+        while time.monotonic() < deadline and not any(needle in r.line for r in log.records if r.direction == "host"):
             time.sleep(0.01)
         time.sleep(delay)
         then()

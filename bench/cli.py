@@ -83,6 +83,12 @@ def _selftest(args: argparse.Namespace) -> int:
     return selftest.main(_own_args(args.selftest_args))
 
 
+def _judge(args: argparse.Namespace) -> int:
+    from bench import judge
+
+    return judge.main(_own_args(args.judge_args))
+
+
 def _report(args: argparse.Namespace) -> int:
     from bench.report.html import write_html_report
 
@@ -149,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("selftest_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=_selftest)
 
+    p = sub.add_parser("judge", help="judge a capture the bench did not make against the wire criteria",
+                       add_help=False)
+    p.add_argument("judge_args", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=_judge)
+
     p = sub.add_parser("doctor", help="check that this host has what a target needs (exit 3 if not)",
                        description="One table: the emulator or probe tools, the debug probe by uid, the GDB "
                                    "server, the serial port, the NIC and its offloads, capture and tap "
@@ -169,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("serve", "selftest"):  # they own their options
+    if argv and argv[0] in ("serve", "selftest", "judge"):  # they own their options
         argv = [argv[0], "--", *argv[1:]]
     args = parser.parse_args(argv)
     try:

@@ -156,8 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_selftest)
 
     p = sub.add_parser("judge", help="judge a capture the bench did not make against the wire criteria",
-                       add_help=False)
-    p.add_argument("judge_args", nargs=argparse.REMAINDER)
+                       description="Judge a pcap or pcapng against the wire criteria, with limits from a "
+                                   "target file or the command line; writes verdicts.json, junit.xml and "
+                                   "report.html as a run does. Exit 0 passed, 1 failed, 2 usage, 3 unreadable "
+                                   "capture. Options: bench judge --help.", add_help=False)
+    p.add_argument("judge_args", nargs=argparse.REMAINDER, metavar="ARG",
+                   help="the capture file and the judge options (bench judge --help lists them)")
     p.set_defaults(fn=_judge)
 
     p = sub.add_parser("doctor", help="check that this host has what a target needs (exit 3 if not)",

@@ -186,17 +186,21 @@ def _explain(verdicts: Iterable[Verdict]) -> str:
 # ---------------------------------------------------------------- command line
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bench judge", description=__doc__,
+    p = argparse.ArgumentParser(prog="bench judge", description=__doc__.replace("``", ""),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("capture", type=Path, help="pcap or pcapng file")
     p.add_argument("--target", help="target name or file: MTU and device addresses from its [network]")
     p.add_argument("--transcript", type=Path, action="append", default=[], help="server transcript (repeatable)")
     p.add_argument("--out", type=Path, help="output directory (default captures/judge-<capture>-<time>)")
     p.add_argument("--criteria", help="comma-separated criteria (default every wire criterion with a verdict)")
-    for flag in ("mtu", "mss", "mss6", "pop3-payload", "smtp-payload"):
-        p.add_argument(f"--{flag}", type=int)
-    p.add_argument("--smtp-port", type=int, action="append", default=[])
-    p.add_argument("--pop3-port", type=int, action="append", default=[])
+    for flag, what in (("mtu", "link MTU (default the target's, else 1500)"),
+                       ("mss", "IPv4 MSS limit (default MTU - 40)"), ("mss6", "IPv6 MSS limit (default MTU - 60)"),
+                       ("pop3-payload", "largest POP3 client segment payload (default the MSS)"),
+                       ("smtp-payload", "largest SMTP client segment payload (default the MSS)")):
+        p.add_argument(f"--{flag}", type=int, help=what)
+    p.add_argument("--smtp-port", type=int, action="append", default=[],
+                   help="an SMTP server port (repeatable; default: found from the servers' greetings)")
+    p.add_argument("--pop3-port", type=int, action="append", default=[], help="a POP3 server port (repeatable)")
     p.add_argument("--device-ip", action="append", default=[], help="the device's address (repeatable); "
                    "default: the client of every connection")
     return p

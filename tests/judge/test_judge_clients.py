@@ -30,7 +30,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import Lab
+from judge_lab import Lab
 
 from bench.capture.annotate import read_comments
 from bench.checks.verdict import Outcome

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bench.checks.verdict import Outcome, Verdict
+from bench.checks.verdict import Outcome, Verdict, roots_first
 from bench.config import TargetConfig, load_target, project_root
 from bench.report.store import RunRecord, TestRecord, new_run_id
 
@@ -131,14 +131,20 @@ class Bench:
 
 
 def _explain(failed: list[Verdict]) -> str:
-    """One line per failed criterion first (what a CI tool's failure message shows), then each one's details."""
+    """Root failures first, then their consequences (each naming the verdict it follows from):
+    one line per failed criterion (what a CI tool's failure message shows), then each one's details."""
     from bench.report.junit import relative
 
-    out = [f"[{v.criterion}] {v.outcome.value.upper()}: {v.summary}" for v in failed]
+    failed = roots_first(failed)
+
+    def follows(v: Verdict) -> str:
+        return f" -- follows from {v.follows}: {v.follows_reason}" if v.follows else ""
+
+    out = [f"[{v.criterion}] {v.outcome.value.upper()}: {v.summary}{follows(v)}" for v in failed]
     if len(failed) > 1:
         out.append("")
     for v in failed:
-        out.append(f"[{v.criterion}] {v.outcome.value.upper()}: {v.summary} ({v.subject})")
+        out.append(f"[{v.criterion}] {v.outcome.value.upper()}: {v.summary} ({v.subject}){follows(v)}")
         for m in v.measurements:
             allowed = "" if m.limit is None else f" (allowed {m.comparator} {m.limit} {m.unit}".rstrip() + ")"
             out.append(f"    measured {m.name} = {m.value}{allowed}")
@@ -295,7 +301,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif report.skipped and isinstance(report.longrepr, tuple):  # (file, line, reason): why not judged
         test.error = str(report.longrepr[2])[-2000:]
     for v in test.verdicts:
-        item.user_properties.append((f"verdict {v.criterion}", f"{v.outcome.value}: {v.summary} [{v.subject}]"))
+        follows = f" (follows from {v.follows}: {v.follows_reason})" if v.follows else ""
+        item.user_properties.append((f"verdict {v.criterion}", f"{v.outcome.value}: {v.summary} [{v.subject}]{follows}"))
     if record is not None:
         record.tests.append(test)
 

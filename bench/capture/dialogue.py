@@ -171,6 +171,40 @@ def smtp_dialogue(conn: Connection) -> Dialogue:
     return d
 
 
+#: SMTP command verbs (RFC 5321, 4954, 3207, 3030, 1985); anything else on a command line is not a command
+SMTP_VERBS = frozenset({b"EHLO", b"HELO", b"MAIL", b"RCPT", b"DATA", b"BDAT", b"RSET", b"VRFY", b"EXPN",
+                        b"HELP", b"NOOP", b"QUIT", b"AUTH", b"STARTTLS", b"ETRN", b"TURN"})
+
+
+def smtp_spill(d: Dialogue) -> tuple[int, int, Unit] | None:
+    """Units that only look like commands because a DATA section ended early: (first unit,
+    end unit (exclusive), the DATA section the server took as ended).
+
+    A client that does not dot-stuff sends a body line "." that ends DATA for the server;
+    the rest of the body follows at once, before the reply to the DATA section, and the
+    dialogue reads it as commands. The spill starts with such a non-command line sent
+    before that reply, and runs while units are not commands or are sent early.
+    """
+    for k, unit in enumerate(d.units):
+        if unit.kind != "data" or not unit.complete or k + 1 >= len(d.units):
+            continue
+        nxt = d.units[k + 1]
+        reply = d.reply_to(k)
+        early = reply is None or not reply.complete or nxt.first.first_packet < reply.last_packet
+        if nxt.kind != "command" or nxt.verb in SMTP_VERBS or not early:
+            continue
+        end = k + 1
+        while end < len(d.units):
+            u = d.units[end]
+            before = d.reply_before(end)
+            waited = before is not None and before.complete and u.first.first_packet > before.last_packet
+            if u.kind == "command" and u.verb in SMTP_VERBS and waited:
+                break
+            end += 1
+        return k + 1, end, unit
+    return None
+
+
 def pipelining_advertised(dialogue: Dialogue) -> bool:
     """True if an EHLO reply listed PIPELINING."""
     for k, unit in enumerate(dialogue.units):

@@ -6,6 +6,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from bench.capture.dialogue import pop3_dialogue
+from bench.capture.tcpflow import StreamLine
 from bench.checks.context import CheckContext, server_reply
 from bench.checks.device import expectation_failures, op_evidence
 from bench.checks.octets import octet_diff
@@ -99,25 +101,18 @@ def pop_auth_1(ctx: CheckContext) -> list[Verdict]:
     return _each("POP-AUTH-1", ctx, one, "USER/PASS or APOP only, transaction only after +OK", "authorization order broken")
 
 
-def _greeting_and_apop(ctx: CheckContext, run: Pop3Run) -> tuple[bytes | None, bytes | None, int]:
-    """Greeting and APOP line from the capture (the transcript redacts the digest)."""
+def _greeting_and_apop(ctx: CheckContext, run: Pop3Run) -> tuple[bytes | None, StreamLine | None]:
+    """Greeting and APOP line from the capture (the transcript redacts the digest).
+
+    Both are cut at LF, line ends stripped: a line sent without its CR is POP-WIRE-1's
+    defect, and must not turn into a wrong digest here."""
     conns = ctx.connections_to("pop3")
     if run.index >= len(conns):
-        return None, None, 0
-    conn = conns[run.index]
-    greeting = conn.s2c.stream.split(b"\r\n", 1)[0]
-    for off, line in _offsets(conn.c2s.stream):
-        if line.upper().startswith(b"APOP "):
-            return greeting, line, conn.c2s.packet_at(off)
-    return greeting, None, 0
-
-
-def _offsets(stream: bytes) -> list[tuple[int, bytes]]:
-    out, pos = [], 0
-    for line in stream.split(b"\r\n"):
-        out.append((pos, line))
-        pos += len(line) + 2
-    return out
+        return None, None
+    d = pop3_dialogue(conns[run.index])
+    greeting = d.replies[0].first.body if d.replies else b""
+    apop = next((u.first for u in d.units if u.verb == b"APOP"), None)
+    return greeting, apop
 
 
 def pop_auth_2(ctx: CheckContext) -> list[Verdict]:
@@ -125,20 +120,22 @@ def pop_auth_2(ctx: CheckContext) -> list[Verdict]:
 
     def one(run: Pop3Run):  # type: ignore[no-untyped-def]
         step = run.open.step
-        greeting, apop, packet = _greeting_and_apop(ctx, run)
+        greeting, line = _greeting_and_apop(ctx, run)
         if greeting is None:
             return [Evidence("pcap", "-", "no POP3 connection in the capture", ctx.run.pcap)], [], []
         stamp = _TIMESTAMP.search(greeting)
-        if stamp is None or apop is None:
+        if stamp is None or line is None:
             return [Evidence("pcap", "-", f"no APOP sent (greeting {greeting!r})", ctx.run.pcap)], [], []
+        apop, packets = line.body, line.packets
         want = hashlib.md5(stamp.group(0) + step.password.encode()).hexdigest()
         parts = apop.split(b" ")
         failures = []
         if len(parts) != 3 or parts[1].decode("latin-1") != step.user:
-            failures.append(ctx.packet_evidence((packet,), f"APOP line malformed: {apop[:60]!r}"))
+            failures.append(ctx.packet_evidence(packets, f"APOP line malformed: {apop[:60]!r}"))
         elif parts[2].decode("latin-1") != want:
-            failures.append(ctx.packet_evidence((packet,), f"digest {parts[2].decode('latin-1')} != md5({stamp.group(0).decode()} + password) = {want}"))
-        return failures, [ctx.packet_evidence((packet,), f"APOP {step.user} <digest of {stamp.group(0).decode()}>")], [
+            failures.append(ctx.packet_evidence(packets, f"digest {parts[2].decode('latin-1')} != md5({stamp.group(0).decode()} + password) = {want}"))
+        framing = "" if line.crlf else " (line not ended by CRLF: POP-WIRE-1 judges that)"
+        return failures, [ctx.packet_evidence(packets, f"APOP {step.user} <digest of {stamp.group(0).decode()}>{framing}")], [
             Measurement("digest", parts[2].decode("latin-1") if len(parts) == 3 else None, want, "==")
         ]
 

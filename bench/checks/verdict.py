@@ -66,10 +66,23 @@ class Verdict:
     evidence: tuple[Evidence, ...] = ()
     measurements: tuple[Measurement, ...] = ()
     subject: str = ""  # what was judged, e.g. "connection 10.0.2.15:49153 -> 10.0.2.2:2525"
+    #: a cascade: the criterion ID of the root failure this verdict is a consequence of
+    #: (None: it stands on its own), and why, e.g. ("SMTP-MAIL-2", "a '.' line sent unstuffed ended DATA")
+    follows: str | None = None
+    follows_reason: str = ""
 
     @property
     def passed(self) -> bool:
         return self.outcome is Outcome.PASS
+
+    @property
+    def is_root(self) -> bool:
+        return self.follows is None
+
+
+def roots_first(verdicts: list[Verdict]) -> list[Verdict]:
+    """Root verdicts in their order, then the consequences (each names what it follows from)."""
+    return [v for v in verdicts if v.is_root] + [v for v in verdicts if not v.is_root]
 
 
 def judge(

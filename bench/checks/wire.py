@@ -20,6 +20,7 @@ from bench.capture.dialogue import (
     pipelining_advertised,
     pop3_dialogue,
     smtp_dialogue,
+    smtp_spill,
     smtp_transactions,
 )
 from bench.capture.tcpflow import Connection, Segment, StreamLine, gc_paused, line_around
@@ -335,7 +336,9 @@ def _text_failures(conn: Connection, unit: Unit, limits: WireLimits,
 
 def _smtp_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
     d = smtp_dialogue(conn)
-    cmds = [u.first for u in d.units if u.kind == "command"]
+    spill = smtp_spill(d)  # body text read as commands after a '.' line ended DATA early
+    spilled = range(*spill[:2]) if spill else range(0)
+    cmds = [u.first for k, u in enumerate(d.units) if u.kind == "command" and k not in spilled]
     failures = _line_end_failures(cmds, artifact)
     failures += [_line_evidence(c, f"command line of {len(c.text)} octets > {limits.smtp_command_max}", artifact)
                  for c in cmds if len(c.text) > limits.smtp_command_max]
@@ -350,7 +353,7 @@ def _smtp_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) ->
     # RFC 2920: with PIPELINING the client may send on after MAIL/RCPT/RSET without waiting
     skip = (lambda k: k > 0 and d.units[k].kind == "command" and d.units[k - 1].verb in _PIPELINABLE) \
         if piped else (lambda k: False)
-    early = _early_units(d, skip)
+    early = [(k, ev) for k, ev in _early_units(d, skip) if k not in spilled]
     failures += [_with_artifact(ev, artifact) for _, ev in early]
     measurements = (
         Measurement("longest command line", max((len(c.text) for c in cmds), default=0),
@@ -359,11 +362,33 @@ def _smtp_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) ->
         Measurement("units sent before the previous reply", len(early), 0, "<="),
         Measurement("PIPELINING advertised", "yes" if piped else "no", None),
     )
+    if spill is not None:
+        consequences = _spill_evidence(conn, d, spill, artifact)
+        if not failures:  # nothing of its own: the rest follows from the missing dot-stuffing
+            first = d.units[spill[0]].first
+            return Verdict("SMTP-WIRE-1", Outcome.INCONCLUSIVE,
+                           f"{spill[1] - spill[0]} body line(s) after a '.' line reached the server as commands; "
+                           "their order cannot be judged", tuple(consequences), measurements, conn.subject,
+                           follows="SMTP-MAIL-2",
+                           follows_reason=f"the server took the '.' line before packet {first.first_packet} as the "
+                                          "end of DATA (a body line not dot-stuffed)")
+        failures += consequences
     return judge("SMTP-WIRE-1", failures,
                  ok=f"{len(cmds)} commands and {text_lines} text lines, CRLF-terminated, within limits, "
                     "each after the previous reply",
                  bad="SMTP line framing or command ordering broken", measurements=measurements,
                  subject=conn.subject)
+
+
+def _spill_evidence(conn: Connection, d: Dialogue, spill: tuple[int, int, Unit],
+                    artifact: Path | None) -> list[Evidence]:
+    first, end, data = spill
+    lines = [d.units[k].first for k in range(first, end)]
+    dot = line_around(conn.c2s, data.end - 1)
+    return [_line_evidence(dot, "the server took this line as the end of DATA", artifact),
+            packet_evidence([p for ln in lines for p in ln.packets],
+                            f"follows from SMTP-MAIL-2: {len(lines)} body line(s) read as commands, first "
+                            f"{_show(lines[0].text, 40)}", artifact)]
 
 
 def smtp_wire_1(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:

@@ -3,24 +3,32 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bench.checks.verdict import Outcome
+from bench.checks.verdict import Outcome, Verdict
 from bench.report.store import RunRecord
 
 
 def render_summary(record: RunRecord) -> list[str]:
-    by_criterion: dict[str, list[tuple[str, Outcome, str]]] = defaultdict(list)
+    """One line per criterion: criteria with root failures first, then those whose failures
+    all follow from another verdict (each row says from which), then the rest (passed, waived)."""
+    by_criterion: dict[str, list[tuple[str, Verdict]]] = defaultdict(list)
     for test in record.tests:
         for v in test.verdicts:
-            by_criterion[v.criterion].append((test.nodeid, v.outcome, v.summary))
+            by_criterion[v.criterion].append((test.nodeid, v))
+
+    def rank(criterion: str) -> tuple[int, str]:
+        bad = [v for _, v in by_criterion[criterion] if v.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE)]
+        return (0 if any(v.is_root for v in bad) else 1 if bad else 2), criterion
+
     lines = []
-    for criterion in sorted(by_criterion):
+    for criterion in sorted(by_criterion, key=rank):
         rows = by_criterion[criterion]
-        worst = next((o for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.WAIVED) if any(r[1] is o for r in rows)),
+        worst = next((o for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.WAIVED) if any(v.outcome is o for _, v in rows)),
                      Outcome.PASS)
         lines.append(f"{worst.value.upper():12} {criterion:12} {len(rows):3} verdicts")
-        for nodeid, outcome, summary in rows:
-            if outcome is not Outcome.PASS:
-                lines.append(f"{'':12} - {nodeid.split('::')[-1]}: {summary}")
+        bad = [(n, v) for n, v in rows if v.outcome is not Outcome.PASS]
+        for nodeid, v in sorted(bad, key=lambda r: not r[1].is_root):
+            follows = f" (follows from {v.follows}: {v.follows_reason})" if v.follows else ""
+            lines.append(f"{'':12} - {nodeid.split('::')[-1]}: {v.summary}{follows}")
     waivers = record.waiver_status()
     if waivers:  # apart from the table: a waived criterion is not a pass
         waived = sum(v.outcome is Outcome.WAIVED for t in record.tests for v in t.verdicts)

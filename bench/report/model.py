@@ -36,6 +36,8 @@ def verdict_from_dict(d: dict[str, Any]) -> Verdict:
         outcome=Outcome(d["outcome"]),
         summary=d.get("summary", ""),
         subject=d.get("subject", ""),
+        follows=d.get("follows"),
+        follows_reason=d.get("follows_reason", ""),
         measurements=tuple(Measurement(m["name"], m.get("value"), m.get("limit"), m.get("comparator", "<="),
                                        m.get("unit", "")) for m in d.get("measurements", [])),
         evidence=tuple(Evidence(e.get("source", ""), e.get("locator", ""), e.get("excerpt", ""),

@@ -28,6 +28,8 @@ def verdict_to_dict(v: Verdict) -> dict[str, Any]:
         "outcome": v.outcome.value,
         "summary": v.summary,
         "subject": v.subject,
+        "follows": v.follows,
+        "follows_reason": v.follows_reason,
         "measurements": [
             {"name": m.name, "value": m.value, "limit": m.limit, "comparator": m.comparator, "unit": m.unit}
             for m in v.measurements

@@ -78,6 +78,8 @@ def _on_wire(ctx: CheckContext, protocol: str, transcript: Transcript, hit: Faul
     needle = hit.command.split(_REDACTED, 1)[0] if hit.event not in PSEUDO_EVENTS else b""
     if hit.event == "message":
         needle = b"\r\n.\r\n"
+    elif hit.event == "auth-reply":  # the SASL line itself is a secret: its AUTH command stands for it
+        needle = b"AUTH "
     candidates = [conn] if conn is not None else conns
     if needle and not any(needle in c.c2s.stream for c in candidates):
         shown = needle.strip()

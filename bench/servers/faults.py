@@ -1,8 +1,8 @@
 """Fault plans: deterministic misbehaviour shared by the POP3 and SMTP emulators.
 
 A plan is an ordered list of :class:`FaultRule`. At every *event* the emulator
-counts the event (per session and per server) and applies the first rule that
-matches. Events are command verbs in upper case (``"USER"``, ``"RETR"``,
+counts the event for each rule it matches (per session and per server) and
+applies the first rule that fires. Events are command verbs in upper case (``"USER"``, ``"RETR"``,
 ``"EHLO"``, ``"AUTH"``...) and these pseudo-events:
 
 ``connect``     at accept, before the greeting
@@ -27,7 +27,8 @@ Actions (``FaultRule.action``):
                   is not executed unless ``execute`` is set
 ``malformed``     like ``reply`` with a protocol-specific garbage line by default
 ``delay``         wait ``ms`` before the normal reply
-``split``         send the normal reply in writes of ``size`` bytes, ``ms`` apart
+``split``         send the normal reply in writes of ``size`` bytes, ``ms`` apart,
+                  each write its own TCP segment
 ``overlong``      first reply line padded with ``X`` to ``size`` bytes (CRLF included)
 ``no_crlf``       the reply without its final CRLF
 ``no_terminator`` POP3: multi-line reply without ``.\\r\\n``; SMTP: last line sent
@@ -39,9 +40,10 @@ Actions (``FaultRule.action``):
 ``reset``         same, then RST (SO_LINGER 0)
 ``refuse``        close at once (meant for ``connect``: no greeting)
 
-Every rule may also carry ``ms`` (a delay before acting) and ``size`` (write
-chunk for actions that write, except where ``size`` has its own meaning).
-Nothing here is random or clock-dependent: one plan, one byte sequence.
+Every rule may also carry ``ms`` (a delay before acting; split and stall give it
+their own meaning) and ``size`` (write chunk for actions that write, except
+where ``size`` has its own meaning). Nothing here is random: one plan, one byte
+sequence (only when a stall ends depends on the clock).
 A split leaves one TCP segment per chunk (:mod:`bench.servers.pacing`).
 """
 from __future__ import annotations

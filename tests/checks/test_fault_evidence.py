@@ -146,3 +146,34 @@ def test_a_fail_stays_a_fail_and_other_criteria_are_untouched(tmp_path: Path) ->
 def test_no_plan_no_guard(tmp_path: Path) -> None:
     ev = _run(tmp_path, [], [b"RETR 3"])
     assert missing(CheckContext(ev)) == []
+
+
+def test_smtp_auth_refusal_needs_the_auth_command_on_the_wire(tmp_path: Path) -> None:
+    """The SASL line is a secret (redacted in the transcript): the AUTH command stands for it."""
+    import smtplib
+
+    from bench.servers.smtp import SmtpEmulator
+    from bench.workload.model import Mail, SendMail, SmtpServerSpec
+
+    plan = [FaultRule("auth-reply", "reply", line="535 5.7.8 no", nth=1, scope="server")]
+    with SmtpEmulator(users={"device": "pw"}, faults=plan, quit_wait=0.2) as srv:
+        with smtplib.SMTP("127.0.0.1", srv.port, local_hostname="board.test", timeout=5) as s:
+            s.ehlo()
+            s.user, s.password = "device", "pw"
+            try:
+                s.auth("LOGIN", s.auth_login, initial_response_ok=False)
+            except smtplib.SMTPAuthenticationError:
+                pass
+        assert srv.wait_sessions(1, 5)
+    transcript = srv.transcript
+    wl = Workload("auth", "", (SendMail(Mail("a@b", "s", b"x\r\n"), expect="err", stage="auth"),), ("SMTP-AUTH-3",),
+                  smtp_server=SmtpServerSpec(faults=FaultPlan(plan)))
+
+    def gaps(drop: bytes) -> list[str]:
+        ev = RunEvidence(wl, tmp_path, INFO, 1500, smtp=transcript, server_ports={"smtp": 110},
+                         pcap=_pcap(tmp_path / "wire.pcap", transcript, drop=drop))
+        return [e.excerpt for e in missing(CheckContext(ev))]
+
+    assert gaps(b"") == []
+    (gap,) = gaps(b"AUTH LOGIN\r\n")
+    assert "fired on '********'" in gap and "b'AUTH' is not in the client's stream" in gap

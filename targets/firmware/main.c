@@ -2,17 +2,25 @@
  *
  * Everything runs in this one loop (lwIP NO_SYS): interrupts only move UART
  * bytes into a ring, acknowledge the LAN9118 and count SysTick milliseconds;
- * each of them wakes the WFI in platform_idle(). */
-#include "agent/agent.h"
+ * each of them wakes the WFI in platform_idle(). The agent (sdk/) runs in loop
+ * mode: the UART ring is its input, clock_ms its clock. */
 #include "agent/agent_internal.h"
 #include "app/app.h"
 #include "platform/netstack.h"
 #include "platform/platform.h"
+#include "sdk/agent.h"
+#include "sdk/agent_device.h"
 
 /* Defaults so the image links before the mail application exists; the app's
  * own definitions replace these. */
 __attribute__((weak)) void app_init(void) {}
 __attribute__((weak)) void app_poll(void) {}
+
+static const agent_port_t agent_port = {
+    .uart_write = uart_write,
+    .uart_read = uart_read,
+    .clock_ms = clock_ms,
+};
 
 static int work_pending(void)
 {
@@ -25,6 +33,7 @@ int main(void)
     uart_init();
     netstack_init();
 
+    agent_init(&agent_port);
     verbs_sys_register();
     verbs_net_register();
     verbs_bulk_register();

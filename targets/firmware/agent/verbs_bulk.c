@@ -12,7 +12,7 @@
 #include "agent.h"
 #include "agent_internal.h"
 #include "fill.h"
-#include "limits.h"
+#include "fw_limits.h"
 #include "lwip/ip_addr.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"

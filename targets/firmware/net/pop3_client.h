@@ -16,7 +16,7 @@
 #define NET_POP3_CLIENT_H
 #include "lwip/ip_addr.h"
 #include "lwip/tcp.h"
-#include "../limits.h"
+#include "../fw_limits.h"
 #include "../proto/pop3_session.h"
 
 typedef void (*pop3_client_done_fn)(void *arg, const pop3_result_t *res);

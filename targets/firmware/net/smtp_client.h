@@ -6,7 +6,7 @@
 #define NET_SMTP_CLIENT_H
 #include "lwip/ip_addr.h"
 #include "lwip/tcp.h"
-#include "../limits.h"
+#include "../fw_limits.h"
 #include "../proto/smtp_session.h"
 
 typedef void (*smtp_client_done_fn)(void *arg, const smtp_result_t *res, size_t octets);

@@ -5,7 +5,7 @@
 #ifndef LWIPOPTS_H
 #define LWIPOPTS_H
 
-#include "limits.h"
+#include "fw_limits.h"
 
 /* ---- system ---- */
 #define NO_SYS 1

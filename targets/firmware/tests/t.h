@@ -17,4 +17,5 @@ void test_codec(void);
 void test_pop3(void);
 void test_smtp(void);
 void test_regress(void);
+void test_sdk(void);
 #endif

@@ -3,9 +3,9 @@
 #include "t.h"
 #include <stdint.h>
 #include <stdlib.h>
-#include "../proto/base64.h"
-#include "../proto/md5.h"
-#include "../proto/fill.h"
+#include "../sdk/base64.h"
+#include "../sdk/md5.h"
+#include "../sdk/fill.h"
 #include "../proto/lines.h"
 #include "../proto/dotstuff.h"
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "../proto/pop3_session.h"
-#include "../proto/md5.h"
+#include "../sdk/md5.h"
 
 typedef struct {
     char sent[2048];

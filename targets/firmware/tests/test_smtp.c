@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "../proto/smtp_session.h"
-#include "../proto/fill.h"
+#include "../sdk/fill.h"
 
 typedef struct {
     char sent[8192];

@@ -18,10 +18,11 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "lwip/priv/tcp_priv.h"
-#include "../../agent/agent.h"
+#include "../../sdk/agent.h"
+#include "../../sdk/base64.h"
 #include "../../app/app.h"
-#include "../../proto/fill.h"
-#include "../../proto/md5.h"
+#include "../../sdk/fill.h"
+#include "../../sdk/md5.h"
 #include "../t.h"
 
 int t_pass, t_fail;
@@ -29,6 +30,7 @@ int t_pass, t_fail;
 /* ---------- platform hooks lwIP needs ---------- */
 static uint32_t now_ms = 1000;
 u32_t sys_now(void) { return now_ms; }
+static uint32_t clock_now(void) { return now_ms; }
 uint32_t lwip_port_rand(void)
 {
     static uint32_t x = 2463534242u;
@@ -47,95 +49,39 @@ void lwip_port_assert(const char *msg, const char *file, int line)
     abort();
 }
 
-/* ---------- agent stub ---------- */
-static const agent_verb_t *verbs;
-static size_t nverbs;
-static int in_flight, late_replies;
-static char reply[2048];
+/* ---------- the real agent SDK, its UART captured ---------- */
+static char reply[4096];
+static int got_reply;
 static uint8_t *data_buf;
 static size_t data_len;
+static char uart_line[4096];
+static size_t uart_len;
 
-void agent_register(const agent_verb_t *v, size_t n) { verbs = v; nverbs = n; }
-const agent_arg_t *agent_arg(const agent_req_t *req, const char *key)
+/* Lines the agent writes: "t data B64" collects payload, "t ok|err ..." is the
+ * final reply (its tag stripped). */
+static void uart_out(const void *buf, size_t n)
 {
-    for (int i = 0; i < req->nargs; i++)
-        if (!strcmp(req->args[i].key, key)) return &req->args[i];
-    return NULL;
-}
-const char *agent_arg_str(const agent_req_t *req, const char *key, const char *def)
-{
-    const agent_arg_t *a = agent_arg(req, key);
-    return a ? a->val : def;
-}
-int agent_arg_u32(const agent_req_t *req, const char *key, uint32_t def, uint32_t *out)
-{
-    const agent_arg_t *a = agent_arg(req, key);
-    uint64_t v = 0;
-    if (!a) { *out = def; return 0; }
-    if (!a->len || a->len > 10) return -1;
-    for (size_t i = 0; i < a->len; i++) {
-        if (a->val[i] < '0' || a->val[i] > '9') return -1;
-        v = v * 10 + (uint64_t)(a->val[i] - '0');
-    }
-    if (v > 0xffffffffu) return -1;
-    *out = (uint32_t)v;
-    return 0;
-}
-static void put_reply(const char *head, const char *fmt, va_list ap)
-{
-    size_t n = (size_t)snprintf(reply, sizeof reply, "%s", head);
-    if (fmt && *fmt) {
-        reply[n++] = ' ';
-        int r = vsnprintf(reply + n, sizeof reply - n, fmt, ap);
-        if (r <= 0) reply[--n] = 0;
+    const char *b = buf;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != '\n') {
+            if (uart_len < sizeof uart_line - 1) uart_line[uart_len++] = b[i];
+            continue;
+        }
+        uart_line[uart_len] = 0;
+        uart_len = 0;
+        if (!strncmp(uart_line, "t data ", 7)) {
+            long k = base64_decode(uart_line + 7, strlen(uart_line + 7), data_buf + data_len, 1 << 20);
+            CHECK(k >= 1 && k <= AGENT_DATA_MAX);
+            if (k > 0) data_len += (size_t)k;
+        } else if (!strncmp(uart_line, "t ", 2)) {
+            CHECK(!got_reply);
+            snprintf(reply, sizeof reply, "%s", uart_line + 2);
+            got_reply = 1;
+        }
     }
 }
-void agent_ok(const char *fmt, ...)
-{
-    va_list ap;
-    if (!in_flight) { late_replies++; return; }
-    in_flight = 0;
-    va_start(ap, fmt);
-    put_reply("ok", fmt, ap);
-    va_end(ap);
-}
-void agent_err(const char *code, const char *fmt, ...)
-{
-    char head[64];
-    va_list ap;
-    if (!in_flight) { late_replies++; return; }
-    in_flight = 0;
-    snprintf(head, sizeof head, "err code=%s", code);
-    va_start(ap, fmt);
-    put_reply(head, fmt, ap);
-    va_end(ap);
-}
-void agent_data(const void *buf, size_t n)
-{
-    CHECK(in_flight && n >= 1 && n <= AGENT_DATA_MAX);
-    memcpy(data_buf + data_len, buf, n);
-    data_len += n;
-}
-int agent_busy(void) { return in_flight; }
-void agent_log(const char *fmt, ...) { (void)fmt; }
-void agent_boot_banner(void) {}
-void agent_poll(void) {}
-const char *agent_pct(const char *src, size_t len)
-{
-    static char slots[4][600];
-    static int k;
-    char *o = slots[k++ & 3];
-    size_t j = 0;
-    for (size_t i = 0; i < len && j + 4 < 600; i++) {
-        unsigned char c = (unsigned char)src[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("._~:/@+-", c))
-            o[j++] = (char)c;
-        else
-            j += (size_t)sprintf(o + j, "%%%02X", c);
-    }
-    o[j] = 0;
-    return o;
-}
+static uint32_t clock_now(void);
+static const agent_port_t port = {.uart_write = uart_out, .clock_ms = clock_now};
 
 static char last_req[128];
 static unsigned mode;
@@ -155,39 +101,37 @@ static void run_ms(uint32_t ms)
     while ((int32_t)(now_ms - end) < 0) step();
 }
 
-/* Send one request "verb k=v k=v" (values without spaces) and wait for its
- * final reply; returns the reply ("ok ..." / "err code=..."). */
+/* Send one request "verb k=v k=v" (values without spaces; percent-encoded
+ * here) through the agent and wait for its final reply; returns the reply
+ * ("ok ..." / "err code=..."). */
 static const char *req(const char *fmt, ...)
 {
     static char line[4096];
+    static char wire[3 * 4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     memcpy(last_req, line, sizeof last_req - 1);
-    agent_req_t r = {.tag = "t", .nargs = 0};
-    char *save, *tok = strtok_r(line, " ", &save);
-    r.verb = tok;
-    while ((tok = strtok_r(NULL, " ", &save)) && r.nargs < AGENT_MAX_ARGS) {
-        char *eq = strchr(tok, '=');
-        if (!eq) continue;
-        *eq = 0;
-        r.args[r.nargs++] = (agent_arg_t){tok, eq + 1, strlen(eq + 1)};
-    }
-    reply[0] = 0;
-    data_len = 0;
-    in_flight = 1;
-    for (size_t i = 0; i < nverbs; i++) {
-        if (strcmp(verbs[i].verb, r.verb)) continue;
-        if (verbs[i].fn(&r) == AGENT_PENDING) {
-            uint32_t end = now_ms + 120000;
-            while (in_flight && (int32_t)(now_ms - end) < 0) step();
+    size_t w = (size_t)sprintf(wire, "t ");
+    int in_val = 0;
+    for (const char *c = line; *c; c++) {
+        if (*c == ' ') in_val = 0;
+        if (in_val) {
+            w += strlen(agent_pct_r(wire + w, 4, c, 1));
+        } else {
+            wire[w++] = *c;
+            if (*c == '=') in_val = 1;
         }
-        if (in_flight) { in_flight = 0; return "NO REPLY"; }
-        return reply;
     }
-    in_flight = 0;
-    return "UNKNOWN VERB";
+    wire[w++] = '\n';
+    reply[0] = 0;
+    got_reply = 0;
+    data_len = 0;
+    agent_input(wire, w);
+    uint32_t end = now_ms + 120000;
+    while (!got_reply && (int32_t)(now_ms - end) < 0) step();
+    return got_reply ? reply : "NO REPLY";
 }
 
 static int starts(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
@@ -717,6 +661,7 @@ int main(void)
     lwip_init();
     listen_on(POP3_PORT, 0);
     listen_on(SMTP_PORT, 1);
+    agent_init(&port);
     app_init();
 
     glue_smtp();
@@ -725,7 +670,7 @@ int main(void)
 
     CHECK(wire_bad == 0);
     CHECK(client_rst == 0);
-    CHECK(late_replies == 0);
+    CHECK(agent_dropped_replies() == 0);
     printf("client segments: largest POP3 payload %zu, largest SMTP payload %zu, client RSTs %d\n",
            max_pop3_seg, max_smtp_seg, client_rst);
     printf("%d passed, %d failed\n", t_pass, t_fail);

@@ -1,7 +1,7 @@
 /* Network limits the firmware declares in its banner (docs/agent-protocol.md).
  * One place, so the banner and the code that must honour them cannot disagree. */
-#ifndef LIMITS_H
-#define LIMITS_H
+#ifndef FW_LIMITS_H
+#define FW_LIMITS_H
 #define FW_NAME "bench-ref"
 #define FW_VERSION "0.1.0"
 #define LINK_MTU 1500

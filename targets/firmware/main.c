@@ -35,7 +35,6 @@ int main(void)
 
     agent_init(&agent_port);
     verbs_sys_register();
-    verbs_net_register();
     verbs_bulk_register();
     app_init();
 

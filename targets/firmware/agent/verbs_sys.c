@@ -65,6 +65,8 @@ static agent_device_t device = {
     .heap_free = heap_free,
     .packets = packets,
     .connections = connections,
+    .net_info = net_port_info,
+    .net_config = net_port_config,
     .reset = reset,
 };
 

@@ -1,4 +1,5 @@
-/* Bench agent SDK: the banner, hello, sys.info and sys.reset (agent_device.h). */
+/* Bench agent SDK: the banner, hello, sys.info, sys.reset, net.info and
+ * net.config (agent_device.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -118,14 +119,52 @@ static agent_status_t v_sys_reset(const agent_req_t *req)
     return AGENT_PENDING;
 }
 
+static agent_status_t v_net_info(const agent_req_t *req)
+{
+    agent_net_t n;
+    (void)req;
+    memset(&n, 0, sizeof n);
+    if (dev->net_info)
+        dev->net_info(&n);
+    agent_ok("ip=%s mask=%s gw=%s ip6=%s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%lu", n.ip, n.mask,
+             n.gw, n.ip6, n.mac[0], n.mac[1], n.mac[2], n.mac[3], n.mac[4], n.mac[5],
+             (unsigned long)n.mtu);
+    return AGENT_DONE;
+}
+
+static agent_status_t v_net_config(const agent_req_t *req)
+{
+    char m[AGENT_PCT_MAX];
+    const char *ip = agent_arg_str(req, "ip", NULL);
+    const char *mask = agent_arg_str(req, "mask", NULL);
+    const char *gw = agent_arg_str(req, "gw", NULL);
+    if (!ip || !mask || !gw) {
+        agent_err("bad-arg", "msg=ip%%2C%%20mask%%20and%%20gw%%20are%%20required");
+        return AGENT_DONE;
+    }
+    const char *why = dev->net_config(ip, mask, gw, agent_arg_str(req, "ip6", NULL));
+    if (why)
+        agent_err("bad-arg", "msg=%s", agent_pct_r(m, sizeof m, why, strlen(why)));
+    else
+        agent_ok(NULL);
+    return AGENT_DONE;
+}
+
 static const agent_verb_t sys_verbs[] = {
     {"hello", v_hello},
     {"sys.info", v_sys_info},
     {"sys.reset", v_sys_reset},
+    {"net.info", v_net_info},
+};
+
+static const agent_verb_t net_config_verb[] = {
+    {"net.config", v_net_config},
 };
 
 void agent_device_register(const agent_device_t *d)
 {
     dev = d;
     agent_register(sys_verbs, sizeof sys_verbs / sizeof sys_verbs[0]);
+    if (d->net_config)
+        agent_register(net_config_verb, 1);
 }

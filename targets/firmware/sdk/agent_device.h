@@ -6,6 +6,14 @@
 
 #include <stdint.h>
 
+/* net.info: the interface's current configuration, as text. */
+typedef struct {
+    char ip[16], mask[16], gw[16];
+    char ip6[46]; /* "" when none */
+    uint8_t mac[6];
+    uint32_t mtu;
+} agent_net_t;
+
 typedef struct {
     /* Identity. fw: "NAME/VERSION"; board: the board name of the target file. */
     const char *fw;
@@ -47,12 +55,19 @@ typedef struct {
     uint32_t (*heap_free)(void);
     void (*packets)(uint32_t *free, uint32_t *total);
     void (*connections)(uint32_t *free, uint32_t *total);
+    /* net.info (a required verb): fill n. */
+    void (*net_info)(agent_net_t *n);
+    /* net.config (optional; NULL: not registered, not in caps). ip, mask, gw
+     * are given, ip6 may be NULL. Check everything first, then apply: return
+     * NULL when applied, else the reason for `bad-arg` (nothing changed). */
+    const char *(*net_config)(const char *ip, const char *mask, const char *gw, const char *ip6);
     /* sys.reset: reset the device (need not return); the next banner is the
      * answer. */
     void (*reset)(void);
 } agent_device_t;
 
-/* Registers hello, sys.info and sys.reset for dev (kept by reference). */
+/* Registers hello, sys.info, sys.reset, net.info (and net.config when the
+ * port has it) for dev (kept by reference). */
 void agent_device_register(const agent_device_t *dev);
 /* Prints `* boot ...`: once after every reset, after all verbs are registered. */
 void agent_boot_banner(void);

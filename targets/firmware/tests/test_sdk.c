@@ -73,11 +73,28 @@ static uint32_t heap(void) { return 1000; }
 static void pkts(uint32_t *f, uint32_t *t) { *f = 7; *t = 8; }
 static const char *ip4(void) { return "10.0.2.15"; }
 static const char *ip6(void) { return ""; }
+static char cfg_seen[128];
+static void net_info(agent_net_t *n)
+{
+    strcpy(n->ip, "10.0.2.15");
+    strcpy(n->mask, "255.255.255.0");
+    strcpy(n->gw, "10.0.2.2");
+    n->mac[0] = 0x52;
+    n->mac[5] = 0xab;
+    n->mtu = 1500;
+}
+static const char *net_config(const char *ip, const char *mask, const char *gw, const char *ip6)
+{
+    if (!strcmp(ip, "x")) return "bad IPv4 address";
+    snprintf(cfg_seen, sizeof cfg_seen, "%s %s %s %s", ip, mask, gw, ip6 ? ip6 : "-");
+    return NULL;
+}
 static const agent_device_t dev = {
     .fw = "t/1", .board = "host", .features = "pop3,smtp,apop,auth-plain,ipv6",
     .mtu = 1500, .mss = 1460, .mss6 = 1440, .pop3_payload = 120, .smtp_payload = 1024,
     .tcp_wnd = 5840, .body_max = sizeof body, .connect_ms = 1, .reply_ms = 2, .msg_ms = 3,
-    .ip = ip4, .ip6 = ip6, .heap_free = heap, .packets = pkts,
+    .ip = ip4, .ip6 = ip6, .heap_free = heap, .packets = pkts, .net_info = net_info,
+    .net_config = net_config,
 };
 
 static agent_status_t v_silent(const agent_req_t *r) { (void)r; return AGENT_DONE; }
@@ -142,7 +159,7 @@ static void sdk_device(void)
 {
     static const char ident[] =
         "proto=1 fw=t/1 board=host caps=pop3%2Csmtp%2Capop%2Cauth-plain%2Cipv6%2Cpop3.dele%2C"
-        "pop3.abort mtu=1500 mss=1460 mss6=1440 pop3_payload=120 smtp_payload=1024 tcp_wnd=5840 "
+        "pop3.abort%2Cnet.config mtu=1500 mss=1460 mss6=1440 pop3_payload=120 smtp_payload=1024 tcp_wnd=5840 "
         "body_max=64 connect_ms=1 reply_ms=2 msg_ms=3 ip=10.0.2.15";
     char want[600];
     outlen = 0;
@@ -153,6 +170,14 @@ static void sdk_device(void)
     CHECK_STR(feed("8 hello"), want);
     CHECK_STR(feed("8 sys.info"),
               "8 ok uptime_ms=4242 heap_free=1000 pool_free=7 pool_total=8 pcb_free=0 pcb_total=0\n");
+    CHECK_STR(feed("8 net.info"), "8 ok ip=10.0.2.15 mask=255.255.255.0 gw=10.0.2.2 ip6= "
+                                  "mac=52:00:00:00:00:ab mtu=1500\n");
+    CHECK_STR(feed("8 net.config ip=10.0.0.9 mask=255.0.0.0"),
+              "8 err code=bad-arg msg=ip%2C%20mask%20and%20gw%20are%20required\n");
+    CHECK_STR(feed("8 net.config ip=x mask=255.0.0.0 gw=10.0.0.1"),
+              "8 err code=bad-arg msg=bad%20IPv4%20address\n");
+    CHECK_STR(feed("8 net.config ip=10.0.0.9 mask=255.0.0.0 gw=10.0.0.1 ip6=fec0::9"), "8 ok\n");
+    CHECK_STR(cfg_seen, "10.0.0.9 255.0.0.0 10.0.0.1 fec0::9");
 }
 
 static void sdk_pop3(void)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import mailbox
 import re
 import threading
 from dataclasses import dataclass, field
@@ -49,6 +50,38 @@ class Maildrop:
         """Every regular file in ``path``, sorted by name, is one message."""
         files = sorted(p for p in Path(path).iterdir() if p.is_file())
         return cls(password=password, messages=[p.read_bytes() for p in files])
+
+    @classmethod
+    def load(cls, password: str, path: str | Path) -> Maildrop:
+        """The messages at ``path``, whatever holds them (``mailbox`` from the standard library reads both
+        formats): a Maildir (``cur/`` and ``new/``, in delivery order), an mbox file, or a plain directory
+        with one message per file. A missing path raises ``FileNotFoundError``."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or directory")
+        return cls(password=password, messages=read_messages(path))
+
+
+def mail_format(path: Path) -> str:
+    """``maildir``, ``mbox`` or ``files``: how the messages at ``path`` are kept."""
+    if path.is_file():
+        return "mbox"
+    return "maildir" if (path / "cur").is_dir() and (path / "new").is_dir() else "files"
+
+
+def read_messages(path: Path) -> list[bytes]:
+    kind = mail_format(path)
+    if kind == "files":
+        return [p.read_bytes() for p in sorted(p for p in path.iterdir() if p.is_file())]
+    box: mailbox.Mailbox = mailbox.mbox(path, create=False) if kind == "mbox" \
+        else mailbox.Maildir(path, factory=None, create=False)
+    try:
+        keys = list(box.keys())
+        if kind == "maildir":  # delivery order: the time in the unique name, then the name
+            keys.sort(key=lambda k: (box.get_message(k).get_date(), k))  # type: ignore[union-attr]
+        return [box.get_bytes(k) for k in keys]
+    finally:
+        box.close()
 
 
 def stuff(message: bytes) -> bytes:

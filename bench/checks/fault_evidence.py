@@ -3,8 +3,10 @@
 A robustness or error-path verdict says "the device handled the fault". That is
 only worth something if the fault really happened: the workload's fault rule
 fired (its hit is in the server's transcript), the command it targets went on
-the wire (the capture's client stream holds it), and, for a split, the reply
-crossed the wire in the chunks the rule names. Otherwise a device that never
+the wire (the capture's client stream holds it), and the server's side of the
+wire shows what the action's name says: a split in the chunks the rule names,
+every octet written, an over-long line of its length, no CRLF, no terminator,
+the FIN or RST, nothing after a stall. Otherwise a device that never
 sent the targeted command (NetX Duo refusing RETR locally, say) passes because
 "an error was reported". :func:`guarded` wraps the checks of the criteria in
 :data:`FAULT_CRITERIA`: a verdict that would PASS becomes INCONCLUSIVE, saying
@@ -85,25 +87,53 @@ def _on_wire(ctx: CheckContext, protocol: str, transcript: Transcript, hit: Faul
         shown = needle.strip()
         return [Evidence("pcap", where, f"{hit.describe()}, but {shown!r} is not in the client's stream "
                          "on the wire", ctx.run.pcap)]
-    if hit.action == "split" and conn is not None:
-        return _split_on_wire(ctx, conn, hit)
-    return []
+    if conn is None or not conn.syn_seen or conn.s2c.gaps:
+        return []  # the capture cannot place the reply in the stream; the wire checks say why
+    return [Evidence("pcap", f"packet {', '.join(map(str, packets[:8]))}" if packets else where,
+                     f"{hit.describe()}: {why}", ctx.run.pcap, packets)
+            for why, packets in _shape(protocol, conn, hit)]
 
 
-def _split_on_wire(ctx: CheckContext, conn: Connection, hit: FaultHit) -> list[Evidence]:
-    """A split reply must cross the wire one chunk per segment."""
+def _shape(protocol: str, conn: Connection, hit: FaultHit) -> list[tuple[str, tuple[int, ...]]]:
+    """How the server's side of the wire departs from what the hit's action promises."""
     d = conn.s2c
-    if not conn.syn_seen or d.gaps or hit.offset + hit.octets > len(d.stream) or hit.octets <= 1:
-        return []  # the capture cannot place the reply; other checks say why
-    chunks = d.chunks_between(hit.offset, hit.offset + hit.octets)
-    want = [min(hit.size, hit.octets - k) for k in range(0, hit.octets, hit.size)]
-    got = [n for _, n in chunks]
-    if got == want:
-        return []
+    end = hit.offset + hit.octets
+    client_left = conn.c2s.fin or conn.c2s.rst  # a client that gave up mid-reply cuts it short
+    chunks = d.chunks_between(hit.offset, min(end, len(d.stream)))
     packets = tuple(p for p, _ in chunks)
-    return [Evidence("pcap", f"packet {', '.join(map(str, packets[:8]))}",
-                     f"{hit.describe()}: its {hit.octets} octets crossed the wire in segments of {got[:12]} "
-                     f"octets, not {hit.size} each: the split did not happen on the wire", ctx.run.pcap, packets)]
+    out: list[tuple[str, tuple[int, ...]]] = []
+    if len(d.stream) < end and not client_left:
+        out.append((f"only {max(0, len(d.stream) - hit.offset)} of its {hit.octets} octets reached the wire", packets))
+    got = d.stream[hit.offset:end]
+    a = hit.action
+    if a == "split" and len(d.stream) >= end and hit.octets > 1:
+        sizes = [n for _, n in chunks]
+        if sizes != [min(hit.size, hit.octets - k) for k in range(0, hit.octets, hit.size)]:
+            out.append((f"its {hit.octets} octets crossed the wire in segments of {sizes[:12]} octets, "
+                        f"not {hit.size} each: the split did not happen on the wire", packets))
+    elif a == "overlong":
+        cr = d.stream.find(b"\r\n", hit.offset)
+        if 0 <= cr < hit.offset + hit.size - 2:
+            out.append((f"its first line is {cr + 2 - hit.offset} octets on the wire, not {hit.size}", packets))
+    elif a == "no_crlf" and got.endswith(b"\r\n"):
+        out.append(("the reply ends in CRLF on the wire", packets))
+    elif a == "no_terminator" and _terminated(protocol, got):
+        out.append(("the reply is terminated on the wire", packets))
+    elif a in ("close", "refuse") and not d.fin:
+        out.append(("no FIN from the server on the wire", ()))
+    elif a == "reset" and not d.rst:
+        out.append(("no RST from the server on the wire", ()))
+    elif a == "stall" and len(d.stream) > hit.offset:
+        out.append((f"the server sent {len(d.stream) - hit.offset} octets after the stall began",
+                    tuple(p for p, _ in d.chunks_between(hit.offset, len(d.stream)))))
+    return out
+
+
+def _terminated(protocol: str, reply: bytes) -> bool:
+    if protocol == "pop3":
+        return reply.endswith(b"\r\n.\r\n")
+    last = reply.rstrip(b"\r\n").rsplit(b"\r\n", 1)[-1]
+    return len(last) == 3 or last[3:4] == b" "
 
 
 def missing(ctx: CheckContext) -> list[Evidence]:

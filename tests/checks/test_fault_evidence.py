@@ -34,7 +34,7 @@ def _talk(plan: list[FaultRule], commands: list[bytes]) -> Transcript:
     """One real session on the emulator: log in, the commands, QUIT (stopping at a reset)."""
     with Pop3Emulator(maildrops={"u": Maildrop(password="p", messages=[M1, M1, M3])}, faults=plan,
                       quit_wait=0.2, seed=1) as srv:
-        s = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=0.5)
         f = s.makefile("rb")
         f.readline()
         try:
@@ -44,15 +44,18 @@ def _talk(plan: list[FaultRule], commands: list[bytes]) -> Transcript:
                 if cmd.startswith(b"RETR") and first.startswith(b"+OK"):
                     while f.readline() not in (b".\r\n", b""):
                         pass
-        except ConnectionError:
+        except OSError:  # reset, or a reply that never ends (the read times out)
             pass
+        f.close()
         s.close()
         assert srv.wait_sessions(1, 5)
         return srv.transcript
 
 
-def _pcap(path: Path, transcript: Transcript, *, drop: bytes = b"", seg: int = 1460) -> Path:
-    """The session as the wire would carry it, from the transcript (``drop``: a client line left out)."""
+def _pcap(path: Path, transcript: Transcript, *, drop: bytes = b"", seg: int = 1460, end: str = "",
+          shorten: bytes = b"") -> Path:
+    """The session as the wire would carry it, from the transcript (``drop``: a client line left out;
+    ``end``: how it ends, else as the server's last fault ended it: its RST, its FIN, or the client's FIN)."""
     trace = Trace()
     c = Conversation(trace, ("10.0.2.15", 49200), ("10.0.2.2", 110))
     c.handshake()
@@ -62,17 +65,24 @@ def _pcap(path: Path, transcript: Transcript, *, drop: bytes = b"", seg: int = 1
             pending += ln.data
             continue
         if pending:
-            c.send("s", pending, seg=seg)
+            c.send("s", pending.replace(shorten, b"\r\n") if shorten else pending, seg=seg)
             pending = b""
         if ln.direction == "c>s" and ln.data != drop:
             c.send("c", ln.data)
     if pending:
         c.send("s", pending, seg=seg)
-    c.close("c")
+    session = transcript.sessions[0]
+    last = session.hits[-1].action if session.hits and session.closed_by == "server" else ""
+    end = end or {"reset": "rst", "close": "server-fin"}.get(last, "client-fin")
+    if end == "rst":
+        c.reset("s")
+    else:
+        c.close("s" if end == "server-fin" else "c")
     return trace.write(path)
 
 
 def _run(tmp_path: Path, plan: list[FaultRule], commands: list[bytes], *, drop: bytes = b"", seg: int = 1460,
+         end: str = "", shorten: bytes = b"",
          criteria: tuple[str, ...] = ("DEV-ROB-1",), retr_ok: bool = False,
          device_ok: bool | None = None) -> RunEvidence:
     transcript = _talk(plan, commands)
@@ -87,7 +97,8 @@ def _run(tmp_path: Path, plan: list[FaultRule], commands: list[bytes], *, drop: 
     wl = Workload("fault", "", tuple(s for s, _ in steps), criteria,
                   pop3_server=Pop3ServerSpec(faults=FaultPlan(plan)))
     return RunEvidence(wl, tmp_path, INFO, 1500, steps=[StepResult(s, (o,)) for s, o in steps], pop3=transcript,
-                       pcap=_pcap(tmp_path / "wire.pcap", transcript, drop=drop, seg=seg),
+                       pcap=_pcap(tmp_path / "wire.pcap", transcript, drop=drop, seg=seg, end=end,
+                                  shorten=shorten),
                        server_ports={"pop3": 110})
 
 
@@ -124,6 +135,23 @@ def test_a_hit_whose_command_is_not_on_the_wire_is_inconclusive(tmp_path: Path) 
     assert v.outcome is Outcome.INCONCLUSIVE
     assert "fired on 'RETR 3'" in v.summary and "b'RETR 3' is not in the client's stream on the wire" in v.summary
     assert v.evidence[0].source == "pcap"
+
+
+def test_each_action_shows_on_the_wire_or_the_verdict_says_it_did_not(tmp_path: Path) -> None:
+    """The server side of the capture must show what the action's name says."""
+    cases = [
+        ([RESET_RETR3], [b"RETR 3"], {"end": "client-fin"}, ["no RST from the server on the wire"]),
+        ([FaultRule("RETR", "close", size=20)], [b"RETR 3"], {"end": "rst"}, ["no FIN from the server on the wire"]),
+        ([FaultRule("STAT", "overlong", size=300)], [b"STAT"], {}, []),
+        ([FaultRule("STAT", "overlong", size=300)], [b"STAT"], {"shorten": b"X" * 10 + b"\r\n"},
+         ["its first line is 290 octets on the wire, not 300"]),
+        ([FaultRule("STAT", "no_crlf")], [b"STAT"], {}, []),
+        ([FaultRule("RETR", "no_terminator")], [b"RETR 3"], {}, []),
+    ]
+    for k, (plan, commands, kw, want) in enumerate(cases):
+        (tmp_path / str(k)).mkdir()
+        gaps = [e.excerpt for e in missing(CheckContext(_run(tmp_path / str(k), plan, commands, **kw)))]
+        assert len(gaps) == len(want) and all(g.endswith(w) for g, w in zip(gaps, want)), (k, gaps)
 
 
 def test_a_split_coalesced_on_the_wire_is_inconclusive(tmp_path: Path) -> None:

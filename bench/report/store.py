@@ -122,7 +122,8 @@ class RunRecord:
             "finished": self.finished,
             "device": None
             if dev is None
-            else {"fw": dev.fw, "board": dev.board, "caps": sorted(dev.caps), "limits": vars(dev.limits)},
+            else {"fw": dev.fw, "board": dev.board, "caps": sorted(dev.caps), "limits": vars(dev.limits),
+                  "timeouts": vars(dev.timeouts)},
             "boots": [vars(b) for b in self.boots],
             "tests": [t.to_dict() for t in self.tests],
             "waivers": [s.to_dict() for s in self.waiver_status()],

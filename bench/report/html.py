@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.checks.verdict import Measurement, Outcome
 from bench.report.model import CriterionRow, Link, ReportModel, TestView, VerdictView, build_report
+from bench.report.diagrams import render_memory_svg, render_sequence_svg
 from bench.report.plot import render_payload_svg
 from bench.report.timeline import Timeline, evidence_keys
 
@@ -84,6 +85,12 @@ details.test.failed>summary{background:var(--fail-bg)}
 .plot .over-label{font:11px sans-serif;fill:#82071e;font-weight:700}
 .plot .pt{fill:#0969da;fill-opacity:.85}.plot .pt.over{fill:var(--fail);stroke:#82071e;stroke-width:1}
 .plot .pt.retrans{fill:#fff;stroke:#0969da;stroke-width:1.5}.plot .pt.over.retrans{fill:#fff;stroke:var(--fail)}
+.plot .series{stroke:#0969da;stroke-width:1.5}.plot .baseline{stroke:var(--pass)}
+.plot .lifeline{stroke:#8c959f;stroke-width:2}.plot .msg{font:11.5px ui-monospace,Menlo,Consolas,monospace;fill:#24292f}
+.plot .arrow line{stroke:#0969da;stroke-width:1.3}.plot .arrow path{fill:#0969da}
+.plot .arrow.fin line,.plot .arrow.syn line{stroke:#57606a}.plot .arrow.fin path,.plot .arrow.syn path{fill:#57606a}
+.plot .arrow.rst line,.plot .arrow.cited line{stroke:var(--fail);stroke-width:2}
+.plot .arrow.rst path,.plot .arrow.cited path{fill:var(--fail)}.plot .arrow.cited .msg{fill:#82071e;font-weight:700}
 .legend{display:flex;gap:18px;font-size:12.5px;margin:4px 0 10px;flex-wrap:wrap}
 .sw{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px;vertical-align:-1px}
 .tl{width:100%;table-layout:fixed;font-size:12.5px}
@@ -391,6 +398,19 @@ def _test(t: TestView, shown: dict[str, float]) -> str:
                    f'<span><span class="sw" style="border:1.5px solid #0969da"></span>retransmission</span>'
                    f'<span><span style="color:#cf222e;font-weight:700">- - -</span> limit: {lims}</span></div>')
         out.append(render_payload_svg(plot))
+    if t.memory:
+        base = t.memory[0]
+        last = t.memory[-1]
+        out.append(f"<h3>Memory over {last.round} rounds <span class=muted>(free after each round; dashed: before "
+                   f"the first; heap {base.heap_free:,} → {last.heap_free:,}, pool {base.pool_free} → "
+                   f"{last.pool_free} of {base.pool_total}, PCBs {base.pcb_free} → {last.pcb_free} of "
+                   f"{base.pcb_total})</span></h3>")
+        out.append(render_memory_svg(t.memory))
+    if t.sequence is not None and t.sequence[1]:
+        subject, events = t.sequence
+        out.append(f"<h3>Sequence of {escape(subject)} <span class=muted>(frames in capture order; ✗ cited by a "
+                   "failed verdict)</span></h3>")
+        out.append(render_sequence_svg(events, subject))
     if t.timeline is not None:
         out.append(_timeline(t, t.timeline))
     out += [f'<p class="note">{escape(n)}</p>' for n in t.notes]

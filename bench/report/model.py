@@ -18,6 +18,7 @@ from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict
 from bench.report.artifacts import Capture, read_capture, read_transcript, read_uart_log
 from bench.report.clock import ClockAlignment, align_capture, causal_order
 from bench.report.criteria import Catalogue, Criterion, load_catalogue
+from bench.report.diagrams import MemorySample, SeqEvent, memory_trace, sequence
 from bench.report.plot import Limit, PayloadPlot, build_payload_plot
 from bench.report.store import TestRecord  # its dirname rule names the test directory
 from bench.report.timeline import Timeline, build_timeline, evidence_keys
@@ -25,6 +26,7 @@ from bench.report.timeline import Timeline, build_timeline, evidence_keys
 TIMELINE_ROWS = 2000  # per test
 TIMELINE_BUDGET = 20000  # per report; tests past it get SMALL_TIMELINE rows
 SMALL_TIMELINE = 200
+MIN_MEMORY_SAMPLES = 5  # sys.info answers in one test before its memory is plotted
 _SEVERITY = {Outcome.FAIL: 0, Outcome.INCONCLUSIVE: 1, Outcome.WAIVED: 2, Outcome.PASS: 3}
 PAYLOAD_CRITERIA = {"POP-WIRE-2": "pop3", "SMTP-MAIL-3": "smtp"}
 
@@ -152,6 +154,8 @@ class TestView:
     plots: list[tuple[str, PayloadPlot]] = field(default_factory=list)  # per protocol: "POP3", "SMTP"
     clock: ClockAlignment | None = None  # set when packet times were moved onto the host clock
     causal_moves: int = 0  # packets put after the transcript line that wrote them
+    memory: list[MemorySample] = field(default_factory=list)  # sys.info answers over a soak's rounds
+    sequence: tuple[str, list[SeqEvent]] | None = None  # a failed verdict's connection as a sequence diagram
     notes: list[str] = field(default_factory=list)  # artifacts that could not be read, caps applied
 
     @property
@@ -320,16 +324,19 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
         link = linker.link(p, _kind(p))
         if link:
             t.links.append(link)
-    if not detailed:  # a passing test: its files hold everything; the page stays small
-        return t
-    # the timeline and plot read the plain capture (the annotated pcapng holds the same frames)
-    plain = [p for p in pcap_files if p.suffix == ".pcap"] or pcap_files[:1]
-    capture = read_capture(plain[0]) if plain else None
     uart_lines = []
     for p in uart_files:
         parsed = read_uart_log(p)
         uart_lines += parsed.records
         _note(t, parsed.path, parsed.error, parsed.skipped)
+    samples = memory_trace(uart_lines)
+    if len(samples) >= MIN_MEMORY_SAMPLES:  # a soak: memory over its rounds, passing or not
+        t.memory = samples
+    if not detailed:  # a passing test: its files hold everything; the page stays small
+        return t
+    # the timeline and plot read the plain capture (the annotated pcapng holds the same frames)
+    plain = [p for p in pcap_files if p.suffix == ".pcap"] or pcap_files[:1]
+    capture = read_capture(plain[0]) if plain else None
     entries = []
     for p in transcript_files:
         tr = read_transcript(p)
@@ -353,11 +360,28 @@ def _test_view(i: int, d: dict[str, Any], linker: Linker, device: dict[str, Any]
                            f"(first {timeline_rows} rows and failing packets kept)")
     if capture is not None and capture.connections:
         t.plots = _plots(capture, [v.verdict for v in t.verdicts], device)
+        t.sequence = _sequence(capture.connections, [v.verdict for v in t.verdicts])
         for name, plot in t.plots:
             if plot.total > len(plot.points):
                 t.notes.append(f"{name} plot: {len(plot.points)} of {plot.total} segments drawn "
                                "(thinned evenly; every segment above its limit kept)")
     return t
+
+
+def _sequence(connections: list[Connection], verdicts: list[Verdict]) -> tuple[str, list[SeqEvent]] | None:
+    """The connection a failed verdict names (by subject or a cited frame), else the first one."""
+    failed = [v for v in verdicts if v.outcome is Outcome.FAIL]
+    cited = frozenset(p for v in failed for e in v.evidence for p in e.packets)
+    subjects = {v.subject for v in failed}
+
+    def frames(c: Connection) -> set[int]:
+        return {s.index for s in (*c.c2s.segments, *c.s2c.segments)}
+
+    chosen = next((c for c in connections if c.subject in subjects), None) or \
+        next((c for c in connections if frames(c) & cited), None) or (connections[0] if connections else None)
+    if chosen is None:
+        return None
+    return chosen.subject, sequence(chosen, cited)
 
 
 def _plots(capture: Capture, verdicts: list[Verdict], device: dict[str, Any] | None) -> list[tuple[str, PayloadPlot]]:

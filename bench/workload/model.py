@@ -105,6 +105,7 @@ class Workload:
     smtp_server: SmtpServerSpec | None = None
     pop3_server: Pop3ServerSpec | None = None
     timeout_ms: int = 5000
+    trace_memory: bool = False  # one sys.info after each mail sent (a soak's rounds): the report plots them
 
     def __post_init__(self) -> None:
         catalogue = load_catalogue()

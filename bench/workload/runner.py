@@ -144,6 +144,8 @@ class WorkloadRunner:
             phases.append((time.time(), f"step {i} of {n} ({step_label(step)})"))
             result = StepResult(step, tuple(self._do(step, workload, servers)))
             evidence.steps.append(result)
+            if workload.trace_memory and isinstance(step, SendMail):
+                dev.memory()  # the UART log keeps it: the report's memory-over-rounds plot reads it there
             if step.expect == "ok" and not result.final.ok:
                 short = exhaustion(dev.memory(), dev.info)
                 if short:  # every later session would time out: stop here, DEV-ROB-2 shows the leak

@@ -316,4 +316,5 @@ def soak(rounds: int) -> Workload:
         smtp_server=SmtpServerSpec(),
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan(every_fifth)),
         timeout_ms=3000,
+        trace_memory=True,
     )

@@ -265,3 +265,8 @@ def test_a_board_that_never_booted_is_the_first_thing_said(tmp_path: Path) -> No
     assert banner < html.index('id="what-failed"') < html.index('<div class="meta">')
     assert "The board never booted." in html[banner:banner + 400]
     assert "HardFault" in html[banner:banner + 600]
+
+
+def test_failed_connection_drawn_as_a_sequence(report: str, run: SyntheticRun) -> None:
+    assert report.count('class="plot seq"') == 1  # the failing test's connection; the passing test has none
+    assert f'class="arrow data cited" data-frame="{run.big_frame}"' in report

@@ -1,6 +1,7 @@
 """Artifact readers, the timeline cap and the payload plot on their own."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bench.agent.uartlog import UartRecord
@@ -99,3 +100,43 @@ def test_body_loading_lines_fold_into_one_row() -> None:
                                          "4d1 smtp.send"]
     cited = frozenset({f"u{round(1.05 * 1e6)}"})  # a line a verdict cites is never folded away
     assert any(r.failing for r in build_timeline(uart, [], [], cited).rows)
+
+
+def test_memory_over_rounds_from_the_uart_log() -> None:
+    from bench.report.artifacts import UartLine
+    from bench.report.diagrams import memory_trace, render_memory_svg
+
+    uart, t = [], 1.0
+    for r in range(6):  # a baseline, then five rounds; the pool loses a buffer from round 3 on
+        uart += [UartLine(t, "host", f"{r:x}0 sys.info", 0),
+                 UartLine(t + 0.001, "dev", f"{r:x}0 ok uptime_ms=1 heap_free=4096 pool_free={32 - (r >= 3)} "
+                          "pool_total=32 pcb_free=8 pcb_total=8", 0),
+                 UartLine(t + 0.01, "host", f"{r:x}1 smtp.send to=a subject=b", 0),
+                 UartLine(t + 0.02, "dev", f"{r:x}1 ok heap_free=1 pool_free=1 pool_total=1 pcb_free=1 pcb_total=1", 0)]
+        t += 1
+    samples = memory_trace(uart)
+    assert [s.round for s in samples] == [0, 1, 2, 3, 4, 5]  # a send's answer is not a sample
+    assert [s.pool_free for s in samples] == [32, 32, 32, 31, 31, 31]
+    svg = render_memory_svg(samples)
+    assert 'data-series="pool_free" data-baseline="32"' in svg
+    below = re.findall(r'class="pt over" data-series="(\w+)" data-round="(\d+)"', svg)
+    assert below == [("pool_free", "3"), ("pool_free", "4"), ("pool_free", "5")]
+
+
+def test_sequence_of_a_connection_marks_cited_frames(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from synthetic import build_run
+
+    from bench.capture.tcpflow import read_connections
+    from bench.report.diagrams import render_sequence_svg, sequence
+
+    run = build_run(tmp_path)
+    (conn,) = read_connections(run.pcap)
+    events = sequence(conn, frozenset({run.big_frame}))
+    assert [e.kind for e in events][:3] == ["syn", "syn", "data"] and events[-2].kind == "fin"
+    assert [e.frame for e in events if e.cited] == [run.big_frame]
+    assert [e.label.split(" (")[0] for e in events if e.kind == "data"][:2] == ["+OK POP3 ready <1.2@bench>", "USER alice"]
+    svg = render_sequence_svg(events, conn.subject)
+    assert f'class="arrow data cited" data-frame="{run.big_frame}" data-client="1"' in svg

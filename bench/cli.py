@@ -3,6 +3,7 @@ emulators by hand, render reports."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import textwrap
@@ -10,7 +11,14 @@ import sys
 from pathlib import Path
 
 from bench.config import ConfigError, load_target, project_root
-from bench.report.store import new_run_id
+from bench.report.store import allocate_run_dir
+
+EXIT_CODES = """exit codes:
+  0        accepted: every test passed
+  1        rejected: the firmware failed criteria
+  2        usage or configuration error (bad option, bad target file, unusable run dir)
+  3        bench or board error: the board never booted, probe missing, capture or disk impossible
+  130/143  interrupted by SIGINT / SIGTERM (129: SIGHUP); finished tests are kept, the report written"""
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -32,20 +40,41 @@ def _is_test_path(arg: str) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """The acceptance suite on one target, through pytest and this package's plugin."""
+    """The acceptance suite on one target, in this process (pytest and this package's
+    plugin): signals reach the bench directly, and no pytest child can outlive it."""
+    import pytest
+
+    from bench.capture.tap import sweep_stale
+
     cfg = load_target(args.target)
-    run_dir = Path(args.run_dir) if args.run_dir else project_root() / "captures" / new_run_id(cfg.name)
+    try:
+        if args.run_dir:
+            run_dir = Path(args.run_dir).resolve()
+            run_dir.mkdir(parents=True, exist_ok=True)
+            probe = run_dir / f".bench-probe-{os.getpid()}"
+            probe.write_text("")
+            probe.unlink()
+        else:
+            run_dir = allocate_run_dir(project_root() / "captures", cfg.name)
+    except OSError as exc:
+        print(f"bench: cannot write the run directory {args.run_dir or project_root() / 'captures'}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    for gone in sweep_stale():
+        print(f"bench: removed {gone}, left by a bench that is gone", file=sys.stderr)
     suite = [] if any(_is_test_path(a) for a in args.pytest_args) else [str(project_root() / "tests" / "acceptance")]
     argv = [
-        sys.executable, "-m", "pytest", *suite, "--target", args.target, "-q",
-        "--run-dir", str(run_dir), "--junitxml", args.junit or str(run_dir / "junit.xml"),
+        *suite, "--target", args.target, "-q",
+        "--run-dir", str(run_dir), "--bench-junit", args.junit or str(run_dir / "junit.xml"),
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",  # the bench is imported before pytest starts
     ]  # fmt: skip
     if args.image:
         argv += ["--image", args.image]
     for cid in args.criterion:
         argv += ["--criterion", cid]
     argv += args.pytest_args
-    return subprocess.call(argv)
+    rc = int(pytest.main(argv))
+    return {int(pytest.ExitCode.USAGE_ERROR): 2, int(pytest.ExitCode.NO_TESTS_COLLECTED): 2}.get(rc, rc)
 
 
 def _targets(args: argparse.Namespace) -> int:
@@ -74,7 +103,11 @@ def _own_args(rest: list[str]) -> list[str]:
 def _serve(args: argparse.Namespace) -> int:
     from bench.servers import serve
 
-    return serve.main(_own_args(args.serve_args))
+    try:
+        return serve.main(_own_args(args.serve_args))
+    except OSError as exc:  # a port already taken, an address not on this host
+        print(f"bench serve: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 def _selftest(args: argparse.Namespace) -> int:
@@ -90,9 +123,33 @@ def _judge(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bench.report.html import write_html_report
+    import json
 
-    path = write_html_report(Path(args.run_dir))
+    from bench.report.html import write_html_report
+    from bench.report.store import missing_line
+
+    run_dir = Path(args.run_dir)
+    verdicts = run_dir / "verdicts.json"
+    if not run_dir.is_dir():
+        print(f"bench: no run directory {run_dir}", file=sys.stderr)
+        return 2
+    if not verdicts.is_file():
+        what = ("a selftest directory (its summary is selftest.json; each mutant's run is a folder in it)"
+                if (run_dir / "selftest.json").is_file() else "not a run directory (no verdicts.json)")
+        print(f"bench: {run_dir} is {what}", file=sys.stderr)
+        return 2
+    try:
+        missing = missing_line(json.loads(verdicts.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        print(f"bench: {verdicts} is unreadable: {exc}", file=sys.stderr)
+        return 2
+    try:
+        path = write_html_report(run_dir)
+    except OSError as exc:
+        print(f"bench: cannot write the report in {run_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return 3
+    if missing:
+        print(f"bench: {missing}", file=sys.stderr)
     print(path)
     return 0
 
@@ -107,9 +164,20 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if doctor.ready(findings) else 3
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when the host has everything the target needs, 3 (bench error) when not."""
+    from bench import doctor
+
+    findings = doctor.diagnose(load_target(args.target), Path(args.image) if args.image else None)
+    for line in doctor.render(findings):
+        print(line)
+    return 0 if doctor.ready(findings) else 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description=plain(__doc__),
-                                     epilog="'bench COMMAND --help' describes each command.")
+                                     epilog="'bench COMMAND --help' describes each command.\n\n" + EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     target_help = "a target name under targets/ (list them with 'bench targets') or a target file (default mps2-an385)"
 
@@ -129,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "  bench run --image build/my-fw.elf --criterion SMTP-MAIL-2\n"
                               "  bench run -- -m 'SMTP-AUTH-1 or SMTP-AUTH-2'     # criteria are markers too\n"
                               "  bench run -- tests/acceptance/test_pop3.py::test_bad_password   # replaces the suite\n"
-                              "  bench run -- --lf                                 # only what failed last time",
+                              "  bench run -- --lf                                 # only what failed last time\n\n"
+                              + EXIT_CODES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--target", default="mps2-an385", help=target_help)
     p.add_argument("--image", help="firmware image to flash instead of the target file's")
@@ -193,9 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"bench: {line}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # before or after the suite ran
+        code = 128 + getattr(exc, "signum", 2)
+        print(f"bench: interrupted (exit {code})", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

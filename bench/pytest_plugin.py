@@ -13,18 +13,28 @@ keeps the tests that judge it, and ``bench.check`` judges the workload by them.
 from __future__ import annotations
 
 import dataclasses
+import errno
+import functools
 import os
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
 from bench.checks.verdict import Outcome, Verdict, roots_first
 from bench.config import TargetConfig, load_target, project_root
-from bench.report.store import RunRecord, TestRecord, new_run_id
+from bench.report.store import (
+    STATUS_BENCH_ERROR,
+    STATUS_COMPLETE,
+    STATUS_INTERRUPTED,
+    RunRecord,
+    TestRecord,
+    allocate_run_dir,
+)
 
 if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its imports light
     from bench.agent.device import Device
@@ -36,6 +46,11 @@ if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its imports ligh
 _RECORD = pytest.StashKey[RunRecord]()
 _TEST = pytest.StashKey[TestRecord]()
 _progress = None  # SuiteProgress while an interactive run draws one
+_current: TestRecord | None = None  # the running test
+_session: pytest.Session | None = None
+_JUNIT = pytest.StashKey[Path]()  # the JUnit XML rewritten after every test (absent: pytest's --junitxml)
+_notes: list[str] = []  # lines for the end of the output
+_DISK_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EIO)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-dir", default=None, help="where artifacts go (default: captures/<run-id>)")
     group.addoption("--criterion", action="append", default=[], metavar="ID",
                     help="run only the tests that judge this catalogue criterion (repeatable)")
+    group.addoption("--bench-junit", default=None,
+                    help="JUnit XML rewritten after every test (default: <run-dir>/junit.xml unless --junitxml)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,6 +117,8 @@ class Bench:
         from bench.checks.waivers import waive
         from bench.workload.capabilities import NotApplicable
 
+        if workload.family == 6 and not _host_ipv6():
+            pytest.skip("this host has no IPv6 (::1 cannot be bound): IPv6 workloads skipped, IPv4 ones run")
         if workload.criteria:
             pytest.fail(f"workload {workload.name!r} lists criteria of its own; declare them once, "
                         "in the test's @pytest.mark.criterion(...)", pytrace=False)
@@ -128,6 +147,13 @@ class Bench:
 
             pytest.skip(skip_reason(waived))
         return evidence
+
+
+@functools.cache
+def _host_ipv6() -> bool:
+    from bench.servers.base import host_has_ipv6
+
+    return host_has_ipv6()
 
 
 def _explain(failed: list[Verdict]) -> str:
@@ -159,19 +185,47 @@ def target_config(pytestconfig: pytest.Config) -> TargetConfig:
     return load_target(pytestconfig.getoption("--target"))
 
 
-@pytest.fixture(scope="session")
-def run_record(pytestconfig: pytest.Config, target_config: TargetConfig) -> RunRecord:
-    given = pytestconfig.getoption("--run-dir")
-    run_dir = Path(given) if given else project_root() / "captures" / new_run_id(target_config.name)
-    run_id = run_dir.name
-    record = RunRecord(run_id=run_id, target=target_config.name, directory=run_dir.resolve(), started=time.time(),
-                       waivers=target_config.waiver)
-    from bench.report.identity import judged, properties
+def _fail_run(config: pytest.Config, kind: str, message: str, code: int = 3) -> NoReturn:
+    """End the run for a reason that is the bench's or the board's, not the firmware's."""
+    record = config.stash.get(_RECORD, None)
+    if record is not None and record.bench_error is None:
+        test = _current.nodeid if _current else ""
+        record.bench_error = {"kind": kind, "message": message, "test": test}
+    pytest.exit("ending the run; the reason follows", returncode=code)
 
-    image = pytestconfig.getoption("--image")
-    record.judged = judged(target_config, Path(image) if image else target_config.board.image)
-    _junit_suite(pytestconfig, target_config.name, properties(record.judged))
-    pytestconfig.stash[_RECORD] = record
+
+@pytest.fixture(scope="session")
+def run_record(request: pytest.FixtureRequest, target_config: TargetConfig) -> RunRecord:
+    from bench import signals
+
+    pytestconfig = request.config
+    given = pytestconfig.getoption("--run-dir")
+    try:
+        if given:
+            run_dir = Path(given).resolve()
+            run_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            run_dir = allocate_run_dir(project_root() / "captures", target_config.name)
+        record = RunRecord(run_id=run_dir.name, target=target_config.name, directory=run_dir, started=time.time(),
+                           waivers=target_config.waiver)
+        record.planned = len(request.session.items)
+        from bench.report.identity import judged, properties
+
+        image = pytestconfig.getoption("--image")
+        record.judged = judged(target_config, Path(image) if image else target_config.board.image)
+        _junit_suite(pytestconfig, target_config.name, properties(record.judged))
+        pytestconfig.stash[_RECORD] = record
+        junit = pytestconfig.getoption("--bench-junit")
+        if junit or not pytestconfig.option.xmlpath:
+            pytestconfig.stash[_JUNIT] = Path(junit) if junit else run_dir / "junit.xml"
+        record.write()  # proves the directory is writable before anything runs
+        _keep_room(run_dir)
+    except OSError as exc:
+        pytestconfig.stash.pop(_RECORD, None)
+        where = Path(given) if given else project_root() / "captures"
+        _fail_run(pytestconfig, "run-dir", f"cannot write the run directory {where}: {exc.strerror or exc}", 2)
+    signals.reset()
+    signals.install()
     return record
 
 
@@ -192,21 +246,32 @@ def _junit_suite(config: pytest.Config, name: str | None, props: list[tuple[str,
 
 @pytest.fixture(scope="session")
 def bench_session_(pytestconfig: pytest.Config, target_config: TargetConfig, run_record: RunRecord) -> Iterator[BenchSession]:
-    from bench.session import bench_session
+    from bench.capture.sources import CaptureError
+    from bench.capture.tap import TapError
+    from bench.session import BootFailure, bench_session
+    from bench.target.protocols import TargetError
 
     image = pytestconfig.getoption("--image")
-    with bench_session(target_config, run_record.directory, Path(image) if image else None) as session:
-        try:
-            session.boot()
-        except BaseException as exc:  # the report's "never booted" banner says why
-            run_record.boot_failure = f"{type(exc).__name__}: {exc}"[:2000]
-            raise
-        run_record.device = session.device.info if session.device else None
-        if session.device and session.device.info:
-            info = session.device.info
-            _junit_suite(pytestconfig, None, [("device.fw", info.fw), ("device.board", info.board)])
-        yield session
-        run_record.boots = list(session.boots)
+    try:
+        with bench_session(target_config, run_record.directory, Path(image) if image else None) as session:
+            try:
+                session.boot()
+            except BootFailure as exc:
+                run_record.boots = list(session.boots)
+                run_record.boot_failure = str(exc)  # the report's "never booted" banner
+                _fail_run(pytestconfig, "boot", str(exc))
+            run_record.device = session.device.info if session.device else None
+            if session.device and session.device.info:
+                info = session.device.info
+                _junit_suite(pytestconfig, None, [("device.fw", info.fw), ("device.board", info.board)])
+            try:
+                yield session
+            finally:
+                run_record.boots = list(session.boots)
+    except (TargetError, TapError, CaptureError) as exc:  # the target could not be opened (tap, QEMU, probe)
+        if not run_record.device:
+            run_record.boot_failure = str(exc).splitlines()[0]
+        _fail_run(pytestconfig, "target", str(exc).splitlines()[0])
 
 
 @pytest.fixture
@@ -270,7 +335,25 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    item.stash[_TEST] = TestRecord(nodeid=item.nodeid, criteria=criteria_of(item))
+    global _current
+    _current = item.stash[_TEST] = TestRecord(nodeid=item.nodeid, criteria=criteria_of(item))
+
+
+def _bench_error(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, str] | None:
+    """(kind, one line) when a test failed for the bench's reason, not the firmware's."""
+    if excinfo is None:
+        return None
+    from bench.capture.sources import CaptureError
+    from bench.capture.tap import TapError
+    from bench.target.protocols import TargetError
+
+    exc = excinfo.value
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+        return "disk", f"cannot write {exc.filename or 'the run directory'}: {exc.strerror}"
+    for kind, types in (("capture", (CaptureError,)), ("tap", (TapError,)), ("target", (TargetError,))):
+        if isinstance(exc, types):
+            return kind, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -280,35 +363,105 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     test = item.stash.get(_TEST, None)
     if test is None:
         return
-    record = item.config.stash.get(_RECORD, None)
-    if report.when == "setup" and report.failed:  # e.g. the board never booted: recorded, not lost
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        test.outcome = report.outcome if report.when == "call" or report.skipped else "error"
+        test.duration += report.duration
+        if report.skipped and isinstance(report.longrepr, tuple):
+            test.error = str(report.longrepr[2])
+        elif report.failed and not test.verdicts:
+            test.error = str(report.longrepr)[-2000:]
+        for v in test.verdicts:
+            follows = f" (follows from {v.follows}: {v.follows_reason})" if v.follows else ""
+            item.user_properties.append((f"verdict {v.criterion}",
+                                         f"{v.outcome.value}: {v.summary} [{v.subject}]{follows}"))
+    elif report.when == "teardown" and report.failed and test.outcome == "passed":
         test.outcome, test.error = "error", str(report.longrepr)[-2000:]
-        if record is not None:
-            record.tests.append(test)
-        return
-    if report.when == "teardown" and record is not None:  # JUnit's system-out is the teardown report's
+    record = item.config.stash.get(_RECORD, None)
+    if report.when == "teardown" and record is not None:  # pytest's --junitxml: system-out is the teardown's
         from bench.report.junit import attachments
 
         files = attachments(test, record.directory)
         if files:  # GitLab and Jenkins link these from the test case
             report.sections.append(("Captured stdout bench", "".join(f"[[ATTACHMENT|{f}]]\n" for f in files)))
-    if report.when != "call":
+    cause = _bench_error(call.excinfo) if report.failed else None
+    if cause is not None and record is not None and record.bench_error is None:
+        kind, message = cause
+        record.bench_error = {"kind": kind, "message": message, "test": item.nodeid}
+        item.session.shouldstop = f"bench: {message}"
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    global _current
+    if _progress is not None:
+        _progress.finished()
+    test, _current = _current, None
+    record = _session.config.stash.get(_RECORD, None) if _session is not None else None
+    if test is None or record is None or test.nodeid != nodeid:
         return
-    test.outcome = report.outcome
-    test.duration = report.duration
-    if report.failed and not test.verdicts:
-        test.error = str(report.longrepr)[-2000:]
-    elif report.skipped and isinstance(report.longrepr, tuple):  # (file, line, reason): why not judged
-        test.error = str(report.longrepr[2])[-2000:]
-    for v in test.verdicts:
-        follows = f" (follows from {v.follows}: {v.follows_reason})" if v.follows else ""
-        item.user_properties.append((f"verdict {v.criterion}", f"{v.outcome.value}: {v.summary} [{v.subject}]{follows}"))
-    if record is not None:
-        record.tests.append(test)
+    record.tests.append(test)
+    _persist(record)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    global _progress
+RESERVE_NAME = ".bench-reserve"
+RESERVE_BYTES = 512 << 10
+
+
+def _keep_room(run_dir: Path) -> None:
+    """Room for the last verdicts.json and junit.xml when the disk fills (removed when needed or at the end)."""
+    try:
+        with open(run_dir / RESERVE_NAME, "wb") as f:
+            os.posix_fallocate(f.fileno(), 0, RESERVE_BYTES)
+    except OSError:
+        (run_dir / RESERVE_NAME).unlink(missing_ok=True)  # not even that much room: go on without
+
+
+def _persist(record: RunRecord) -> None:
+    """verdicts.json and junit.xml, atomically; a full or read-only disk ends the run, keeping what was written."""
+    from bench.report.junit import write_junit
+
+    junit = _session.config.stash.get(_JUNIT, None) if _session is not None else None
+    try:
+        try:
+            record.write()
+            if junit is not None:
+                write_junit(record, junit)
+        except OSError as exc:
+            reserve = record.directory / RESERVE_NAME
+            if exc.errno != errno.ENOSPC or not reserve.exists():
+                raise
+            reserve.unlink()  # the disk is full: the room kept at the start takes the verdicts
+            record.write()
+            if junit is not None:
+                write_junit(record, junit)
+            raise
+    except OSError as exc:
+        message = f"cannot write {exc.filename or record.directory}: {exc.strerror or exc}"
+        if record.bench_error is None:
+            record.bench_error = {"kind": "disk", "message": message, "test": ""}
+        if _session is not None and not _session.shouldstop:
+            _session.shouldstop = f"bench: {message}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _session, _current
+    _session, _current = session, None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[object]:
+    from bench import signals
+
+    try:
+        return (yield)
+    finally:
+        signals.begin_closing()  # a first signal from here on does not cut the cleanup short
+
+
+@pytest.hookimpl(trylast=True)  # after the fixtures' teardown: boots recorded, QEMU stopped, taps removed
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _progress, _current
+    from bench import signals
+
     if _progress is not None:
         _progress.close()
         _progress = None
@@ -316,10 +469,50 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if record is None:
         return
     record.finished = time.time()
-    record.write()
-    from bench.report.html import write_html_report
+    sig = signals.received()
+    # pytest reports a run ended by ``shouldstop`` (a bench error) as interrupted too
+    by_signal = sig is not None or (exitstatus == pytest.ExitCode.INTERRUPTED and record.bench_error is None)
+    if _current is not None and by_signal:
+        _current.outcome = "interrupted"
+        _current.error = f"interrupted by {signals.name(sig) if sig else 'SIGINT'}"
+        record.tests.append(_current)
+    running, _current = _current, None
+    if by_signal:
+        record.status = STATUS_INTERRUPTED
+        record.interrupted = {"signal": signals.name(sig) if sig else "SIGINT",
+                              "test": running.nodeid if running else ""}
+    elif record.bench_error is not None:
+        record.status = STATUS_BENCH_ERROR
+    else:
+        record.status = STATUS_COMPLETE
+    _persist(record)
+    (record.directory / RESERVE_NAME).unlink(missing_ok=True)
+    try:
+        from bench.report.html import write_html_report
 
-    record.report = write_html_report(record.directory)
+        record.report = write_html_report(record.directory)
+    except Exception as exc:  # noqa: BLE001 - the verdicts are kept; say why there is no HTML
+        record.report = None
+        _notes.append(f"bench: no HTML report ({type(exc).__name__}: {exc})")
+    session.exitstatus = exit_code(record, exitstatus)
+
+
+def exit_code(record: RunRecord, exitstatus: int) -> int:
+    """0 accepted, 1 rejected, 2 usage, 3 bench or board error, 128+N interrupted by signal N."""
+    from bench import signals
+
+    sig = signals.received()
+    if sig is not None:
+        return 128 + sig
+    if record.bench_error is not None:
+        return 2 if record.bench_error.get("kind") == "run-dir" else 3
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return 130
+    if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        return 2
+    if any(t.outcome in ("failed", "error") for t in record.tests):
+        return 1
+    return 0 if exitstatus == pytest.ExitCode.OK else 3
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -331,6 +524,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.write_sep("=", "verdicts by criterion")
     for line in [*render_summary(record), *render_timing(record)]:
         terminalreporter.write_line(line)
-    if record.report is not None:
-        terminalreporter.write_line(f"report: {record.report}")
 
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Last words: why the run ended early (one line) and where the report is."""
+    from bench.report.store import missing_line
+
+    record = config.stash.get(_RECORD, None)
+    if record is None:
+        return
+    lines = list(_notes)
+    _notes.clear()
+    missing = missing_line(record.to_dict())
+    if missing:
+        lines.append(f"bench: {missing}")
+    if record.report is not None:
+        lines.append(f"report: {record.report}")
+    else:
+        lines.append(f"artifacts: {record.directory}")
+    for line in lines:
+        print(line, file=sys.stderr if line.startswith("bench:") else sys.stdout, flush=True)

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.agent.client import AgentClient
+from bench.agent.client import AgentClient, AgentLost, AgentTimeout, DeviceFault
+from bench.agent.codec import ProtocolViolation
 from bench.agent.device import Device, DeviceInfo
 from bench.agent.uartlog import UartLog
 from bench.capture.annotate import annotate
@@ -24,6 +25,13 @@ from bench.workload.evidence import RunEvidence
 from bench.workload.health import exhaustion
 from bench.workload.model import Workload
 from bench.workload.runner import TRANSPORT_ERRORS, WorkloadRunner
+
+
+BOOT_TIMEOUT_S = 15.0
+
+
+class BootFailure(TargetError):
+    """The board never came up: one line naming the cause."""
 
 
 @dataclass
@@ -53,14 +61,36 @@ class BenchSession:
         with contextlib.suppress(TargetError):  # a console of its own (USB, ser2net): open it before the
             self.target.console.open()          # flash, so the first boot's output is not lost
         t0 = time.time()
-        board.flash(self.image)
-        board.power_on()
-        agent = AgentClient(self.target.console.open(), self.uart)
-        self.device = Device(agent)
-        banner = self.device.wait_boot(timeout=15.0)
+        agent: AgentClient | None = None
+        try:
+            board.flash(self.image)
+            board.power_on()
+            agent = AgentClient(self.target.console.open(), self.uart)
+            self.device = Device(agent)
+            banner = self.device.wait_boot(timeout=BOOT_TIMEOUT_S)
+        except (AgentTimeout, AgentLost, DeviceFault, ProtocolViolation, TargetError) as exc:
+            raise BootFailure(self._boot_cause(exc, agent)) from None
         self.boots.append(BootRecord(t0, banner.t, reason))
         self._configure_network(self.device.hello())
         return self.device
+
+    def _boot_cause(self, exc: Exception, agent: AgentClient | None) -> str:
+        """One line: QEMU's fatal line, else the first fault with its pc, else what the UART last said."""
+        name = self.image.name
+        board = self.target.board if self.target else None
+        qemu_says = getattr(board, "failure_cause", lambda: None)()
+        if qemu_says:
+            return f"board never booted {name}: {qemu_says}"
+        if agent is not None and agent.faults:
+            f = agent.faults[0]
+            pc = f.fields.get("pc", b"?").decode("ascii", "replace")
+            return (f"board never booted {name}: '* fault {f.text}' (pc {pc}); "
+                    f"{agent.fault_count} fault line(s) before any banner")
+        if isinstance(exc, AgentTimeout):
+            last = agent.last_output() if agent is not None else b""
+            said = repr(last.decode("utf-8", "backslashreplace")[-120:]) if last else "nothing at all"
+            return f"board never booted {name}: no banner in {BOOT_TIMEOUT_S:.0f} s; last UART output: {said}"
+        return f"board never booted {name}: {exc}"
 
     def _configure_network(self, info: DeviceInfo) -> None:
         """Give the device the target file's addresses when it booted with others (tap, real NIC)."""
@@ -129,6 +159,7 @@ def bench_session(config: TargetConfig, run_dir: Path, image: Path | None = None
     session.uart.open_session(run_dir / "uart-session.log")
     with open_target(config, run_dir / "board") as target:
         session.target = target
+        session.config = target.config  # the run's: in tap mode, the tap and addresses it got
         try:
             yield session
         finally:

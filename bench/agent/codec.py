@@ -107,14 +107,26 @@ class Unsolicited:
 
 @dataclass(frozen=True)
 class Noise:
+    """A line that is no well-formed protocol line (a stray printf, a garbled reply): logged, ignored."""
+
     text: bytes
+    why: str = ""
 
 
 Line = Reply | DataLine | Unsolicited | Noise
 
 
 def parse_line(raw: bytes) -> Line:
-    """Classify one device line (without its LF). Lines that fit no form are noise."""
+    """Classify one device line (without its LF). Lines that fit no form are noise, as the
+    protocol says: "Link ok now", "Status err", a data line with bad base64 are ``Noise``
+    (with ``why``), never an exception."""
+    try:
+        return _parse(raw)
+    except ProtocolViolation as exc:
+        return Noise(raw, str(exc))
+
+
+def _parse(raw: bytes) -> Line:
     line = raw[:-1] if raw.endswith(b"\r") else raw
     if line.startswith(b"* "):
         kind, _, rest = line[2:].partition(b" ")

@@ -12,7 +12,6 @@ import os
 import select
 import socket
 import struct
-import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from bench.capture.offload import OffloadError, Offloads, disable_offloads, read_offloads
 from bench.capture.pcap import ACK, FIN, LINKTYPE_ETHERNET, RST, SYN, tcp_fields, write_pcap
+from bench.capture.tap import GRANT_HINT
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,6 @@ _MAXFRAME = 262144
 _CMSG_SPACE = socket.CMSG_SPACE(16)
 REBASE_S = 0.02  # when the counters' baseline is read again after the bind (see LiveCapture._reader)
 DEFAULT_BUFSIZE = 4 << 20
-GRANT_HINT = ("run as root, or grant the capability: "
-              "sudo setcap cap_net_raw,cap_net_admin+eip $(readlink -f {python})")
 
 
 class CaptureError(RuntimeError):
@@ -97,8 +95,7 @@ def check_capture_privilege() -> None:
     try:
         socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
     except PermissionError:
-        raise CaptureError("live capture needs CAP_NET_RAW: " + GRANT_HINT.format(
-            python=os.path.realpath(sys.executable))) from None
+        raise CaptureError("live capture needs CAP_NET_RAW, which this process lacks: " + GRANT_HINT) from None
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,28 @@
 """Tap devices for the emulated board: create, address, attach, and always remove.
 
-A tap has carrier only while a process holds its fd: QEMU holds it with
-``-netdev tap,ifname=NAME,script=no,downscript=no``; tests without QEMU hold it
-with ``TapDevice.attach()`` and inject/read frames themselves. The subnet must
-not be one any route on the machine uses (a tap on eth0's subnet drops every
-injected frame). Names are ``mbt<pid>x<n>``: devices whose process is gone are
-swept at the next start; SIGTERM/SIGHUP and interpreter exit also clean up.
+The bench creates a tap with the TUNSETIFF ioctl (not a child ``ip``, which
+would not inherit the bench's capabilities) and addresses it over netlink
+(pyroute2). The tap is not persistent: it exists while a process holds its fd.
+The bench holds it and QEMU inherits it (``-netdev tap,fd=N``), so when both
+are gone, even by SIGKILL (QEMU dies with the bench), the kernel removes the
+device. Tests without QEMU inject/read frames through ``TapDevice.attach()``.
+
+Names are ``mbt<pid>x<n>`` and the subnet is one no route on the machine uses
+(a tap on eth0's subnet drops every injected frame): each run gets its own,
+chosen under a host-wide lock so two runs at once never pick the same. What a
+bench made is recorded in its state file (``bench.runtime``), and the next run
+removes what a dead one left.
 """
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import ipaddress
 import json
 import os
 import re
 import select
-import signal
 import struct
 import subprocess
 import threading
@@ -24,17 +30,26 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
+from bench import runtime, signals
+
 PREFIX = "mbt"
 _NAME_RE = re.compile(rf"^{PREFIX}(\d+)x\d+$")
-CANDIDATE_SUBNETS = ("198.51.100.0/24", "203.0.113.0/24", "10.213.7.0/24", "172.31.213.0/24")
-CANDIDATE_SUBNETS6 = ("fd6d:6265:6e63:1::/64", "fd6d:6265:6e63:2::/64")
+CANDIDATE_SUBNETS = ("198.51.100.0/24", "203.0.113.0/24", "10.213.7.0/24", "172.31.213.0/24",
+                     "10.213.8.0/24", "10.213.9.0/24", "172.31.214.0/24", "172.31.215.0/24")
+CANDIDATE_SUBNETS6 = tuple(f"fd6d:6265:6e63:{k:x}::/64" for k in range(1, 9))
 TUNSETIFF = 0x400454CA
 IFF_TAP, IFF_NO_PI = 0x0002, 0x1000
+IFA_F_NODAD = 0x02
+#: a grant that works: ambient capabilities reach this run (and the children it starts) only;
+#: never setcap on an interpreter, which would hand them to every script it runs
+GRANT_HINT = ("run the bench as root, or give just this run the capabilities: "
+              "sudo setpriv --reuid=$(id -u) --regid=$(id -g) --init-groups "
+              "--inh-caps=+net_admin,+net_raw --ambient-caps=+net_admin,+net_raw .venv/bin/bench run ...")
 
 _live: dict[str, TapDevice] = {}
 _lock = threading.Lock()
 _names = count()
-_handlers_installed = False
+_atexit_installed = False
 
 
 class TapError(RuntimeError):
@@ -42,16 +57,46 @@ class TapError(RuntimeError):
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Read-only queries (routes, addresses, links): no privilege needed."""
     try:
         res = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
     except FileNotFoundError:
         raise TapError("the 'ip' command (iproute2) is not installed") from None
     if check and res.returncode != 0:
-        msg = res.stderr.strip() or res.stdout.strip()
-        if "Operation not permitted" in msg:
-            raise TapError(f"ip {' '.join(args)}: not permitted; run as root or grant CAP_NET_ADMIN") from None
-        raise TapError(f"ip {' '.join(args)}: {msg}")
+        raise TapError(f"ip {' '.join(args)}: {res.stderr.strip() or res.stdout.strip()}")
     return res
+
+
+@contextlib.contextmanager
+def _netlink() -> Any:
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        yield ipr
+
+
+def _not_permitted(what: str) -> TapError:
+    return TapError(f"{what} needs CAP_NET_ADMIN, which this process lacks: {GRANT_HINT}")
+
+
+def ifindex(name: str) -> int | None:
+    try:
+        return int(open(f"/sys/class/net/{name}/ifindex").read())
+    except (OSError, ValueError):
+        return None
+
+
+def delete_link(name: str, index: int | None = None) -> bool:
+    """Delete network device ``name`` (only if its ifindex is still ``index``, when given)."""
+    now = ifindex(name)
+    if now is None or (index is not None and now != index):
+        return False
+    try:
+        with _netlink() as ipr:
+            ipr.link("del", index=now)
+    except Exception:  # noqa: BLE001 - gone meanwhile, or not ours to delete
+        return ifindex(name) is None
+    return True
 
 
 def used_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -95,12 +140,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def sweep_stale() -> list[str]:
-    """Delete bench taps left by processes that no longer exist; their names."""
-    gone = []
+    """Delete what dead benches left: everything their state files list, and ``mbt<pid>x<n>``
+    taps whose pid is gone (older runs); the names of the taps removed."""
+    gone = [r.split(" ", 1)[1] for r in runtime.sweep() if r.startswith("tap ")]
     for link in json.loads(_ip("-j", "link", "show", check=False).stdout or "[]"):
         m = _NAME_RE.match(link.get("ifname", ""))
-        if m and not _pid_alive(int(m.group(1))):
-            _ip("link", "del", link["ifname"], check=False)
+        if m and not _pid_alive(int(m.group(1))) and delete_link(link["ifname"]):
             gone.append(link["ifname"])
     return gone
 
@@ -112,21 +157,9 @@ def _cleanup_all() -> None:
         t.remove()
 
 
-def _on_signal(signum: int, _frame: Any) -> None:
-    _cleanup_all()
-    raise SystemExit(128 + signum)
-
-
-def _install_handlers() -> None:
-    global _handlers_installed
-    if _handlers_installed:
-        return
-    _handlers_installed = True
-    atexit.register(_cleanup_all)
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(sig) in (signal.SIG_DFL, None):
-                signal.signal(sig, _on_signal)
+def _same_offset(addr: str, old: Any, new: Any) -> str:
+    """``addr``'s host part within ``old`` network, moved into ``new``."""
+    return str(new.network_address + (int(ipaddress.ip_address(addr)) - int(old.network_address)))
 
 
 @dataclass
@@ -141,26 +174,27 @@ class TapDevice:
     guest_ip6: str | None = None
     prefix_len6: int = 64
     mtu: int = 1500
+    #: another free subnet may be taken when this one is in use (another run's tap)
+    movable: bool = False
     created: bool = field(default=False, init=False)
+    fd: int = field(default=-1, init=False)
 
     @classmethod
     def create(cls, *, ipv6: bool = True, mtu: int = 1500, name: str | None = None) -> TapDevice:
         """A tap on a subnet nothing else uses: host .1, guest .2 (::1 / ::2 for IPv6)."""
-        net = free_subnet()
-        hosts = iter(net.hosts())
-        host, guest = str(next(hosts)), str(next(hosts))
-        h6 = g6 = None
-        if ipv6:
-            n6 = free_subnet(CANDIDATE_SUBNETS6)
-            h6, g6 = str(n6.network_address + 1), str(n6.network_address + 2)
-        return cls(name or cls.new_name(), host, guest, net.prefixlen, h6, g6, mtu=mtu)
+        net = ipaddress.ip_network(CANDIDATE_SUBNETS[0])
+        n6 = ipaddress.ip_network(CANDIDATE_SUBNETS6[0])
+        h6, g6 = (str(n6.network_address + 1), str(n6.network_address + 2)) if ipv6 else (None, None)
+        return cls(name or cls.new_name(), str(net.network_address + 1), str(net.network_address + 2),
+                   net.prefixlen, h6, g6, mtu=mtu, movable=True)
 
     @classmethod
     def for_network(cls, network: Any) -> TapDevice:
-        """From a target file's [network]: host = server_ip, guest = device_ip, name = interface."""
-        server6 = getattr(network, "server_ip6", None)
+        """From a target file's [network]: host = server_ip, guest = device_ip, name = interface
+        (a name of its own per run when the file gives none); the subnet moves when another run has it."""
         return cls(getattr(network, "interface", "") or cls.new_name(), network.server_ip, network.device_ip,
-                   getattr(network, "prefix_len", 24), server6 or None, None, mtu=getattr(network, "mtu", 1500))
+                   getattr(network, "prefix_len", 24), getattr(network, "server_ip6", None) or None,
+                   getattr(network, "device_ip6", None) or None, mtu=getattr(network, "mtu", 1500), movable=True)
 
     @staticmethod
     def new_name() -> str:
@@ -171,46 +205,113 @@ class TapDevice:
         return ipaddress.ip_network(f"{self.host_ip}/{self.prefix_len}", strict=False)  # type: ignore[return-value]
 
     @property
+    def subnet6(self) -> ipaddress.IPv6Network | None:
+        if not self.host_ip6:
+            return None
+        return ipaddress.ip_network(f"{self.host_ip6}/{self.prefix_len6}", strict=False)  # type: ignore[return-value]
+
+    @property
     def mac(self) -> str:
         """The host side's MAC: frames injected as the guest must be addressed to it."""
         with open(f"/sys/class/net/{self.name}/address") as f:
             return f.read().strip()
 
+    def _place(self) -> None:
+        """Keep the subnets when free; a movable tap takes the next free candidate, same host parts."""
+        clash = subnet_conflict(self.subnet)
+        if clash is not None:
+            if not self.movable:
+                raise TapError(f"tap subnet {self.subnet} overlaps {clash}, already routed on this machine "
+                               "(see `ip route`); choose another, e.g. 198.51.100.0/24")
+            old, new = self.subnet, free_subnet(tuple(c for c in CANDIDATE_SUBNETS if int(c.split("/")[1]) ==
+                                                       self.prefix_len) or CANDIDATE_SUBNETS)
+            self.host_ip, self.guest_ip = _same_offset(self.host_ip, old, new), _same_offset(self.guest_ip, old, new)
+        sub6 = self.subnet6
+        if sub6 is not None and subnet_conflict(sub6) is not None:
+            if not self.movable:
+                raise TapError(f"tap subnet {sub6} overlaps {subnet_conflict(sub6)}, already routed on this machine")
+            new6 = free_subnet(CANDIDATE_SUBNETS6)
+            self.host_ip6 = _same_offset(self.host_ip6 or "", sub6, new6)
+            if self.guest_ip6:
+                self.guest_ip6 = _same_offset(self.guest_ip6, sub6, new6)
+            self.prefix_len6 = new6.prefixlen
+
     def up(self) -> TapDevice:
-        """Create, address and bring up the device (sweeping stale bench taps first)."""
+        """Create, address and bring up the device (removing what dead benches left first)."""
+        global _atexit_installed
         sweep_stale()
         if len(self.name) > 15:
             raise TapError(f"tap name {self.name!r} longer than 15 characters")
-        if _ip("link", "show", self.name, check=False).returncode == 0:
-            raise TapError(f"a network device named {self.name!r} already exists")
-        for net in filter(None, (self.subnet, self.host_ip6 and f"{self.host_ip6}/{self.prefix_len6}")):
-            clash = subnet_conflict(net)
-            if clash is not None:
-                raise TapError(f"tap subnet {net} overlaps {clash}, already routed on this machine "
-                               "(see `ip route`); choose another, e.g. 198.51.100.0/24")
-        _install_handlers()
-        _ip("tuntap", "add", "dev", self.name, "mode", "tap")
-        self.created = True
-        with _lock:
-            _live[self.name] = self
-        try:
-            _ip("link", "set", self.name, "mtu", str(self.mtu))
-            _ip("addr", "add", f"{self.host_ip}/{self.prefix_len}", "dev", self.name)
-            if self.host_ip6:
-                _ip("-6", "addr", "add", f"{self.host_ip6}/{self.prefix_len6}", "dev", self.name, "nodad")
-            _ip("link", "set", self.name, "up")
-        except BaseException:
-            self.remove()
-            raise
+        if ifindex(self.name) is not None:
+            raise TapError(f"a network device named {self.name!r} already exists (not made by a bench "
+                           "that is gone); remove it or leave [network] interface empty for a name per run")
+        if not _atexit_installed:
+            atexit.register(_cleanup_all)
+            _atexit_installed = True
+        from bench.servers.base import host_has_ipv6
+
+        if self.host_ip6 and not host_has_ipv6():  # degrade: the IPv4 side still works
+            self.host_ip6 = self.guest_ip6 = None
+        with runtime.host_lock("tap-subnets"):  # two runs never pick the same subnet
+            self._place()
+            self._open()
+            try:
+                self._address()
+            except BaseException:
+                self.remove()
+                raise
         return self
 
+    def _open(self) -> None:
+        try:
+            fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+        except PermissionError:
+            mode = oct(os.stat("/dev/net/tun").st_mode & 0o777)
+            raise TapError(f"creating tap {self.name!r}: /dev/net/tun (mode {mode}) cannot be opened by this user; "
+                           f"run the bench as root, or make it 0666 (Debian's default) and: {GRANT_HINT}") from None
+        except FileNotFoundError:
+            raise TapError("no /dev/net/tun: load the tun module (modprobe tun)") from None
+        try:
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", self.name.encode(), IFF_TAP | IFF_NO_PI))
+        except PermissionError:
+            os.close(fd)
+            raise _not_permitted(f"creating tap {self.name!r}") from None
+        except OSError as exc:
+            os.close(fd)
+            raise TapError(f"cannot create tap {self.name!r}: {exc.strerror}") from None
+        self.fd, self.created = fd, True
+        with _lock:
+            _live[self.name] = self
+        signals.on_emergency(self.remove)
+        runtime.own_tap(self.name, ifindex(self.name) or 0)
+
+    def _address(self) -> None:
+        index = ifindex(self.name)
+        try:
+            with _netlink() as ipr:
+                ipr.link("set", index=index, mtu=self.mtu)
+                ipr.addr("add", index=index, address=self.host_ip, prefixlen=self.prefix_len)
+                if self.host_ip6:
+                    ipr.addr("add", index=index, address=self.host_ip6, prefixlen=self.prefix_len6, flags=IFA_F_NODAD)
+                ipr.link("set", index=index, state="up")
+        except Exception as exc:  # pyroute2's NetlinkError carries the errno
+            if getattr(exc, "code", None) == 1:  # EPERM
+                raise _not_permitted(f"addressing tap {self.name!r}") from None
+            raise TapError(f"cannot address tap {self.name!r}: {exc}") from None
+
     def remove(self) -> None:
-        """Delete the device (idempotent)."""
+        """Close the device's fd and delete it (idempotent)."""
         with _lock:
             _live.pop(self.name, None)
-        if self.created:
-            self.created = False
-            _ip("link", "del", self.name, check=False)
+        if not self.created:
+            return
+        self.created = False
+        fd, self.fd = self.fd, -1
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        delete_link(self.name)  # still there while a process (a QEMU being stopped) holds it
+        signals.forget_emergency(self.remove)
+        runtime.disown_tap(self.name)
 
     def __enter__(self) -> TapDevice:
         return self.up()
@@ -219,19 +320,25 @@ class TapDevice:
         self.remove()
 
     def attach(self) -> TapFd:
-        """Hold the tap's fd (carrier on) to inject and read frames as the guest would."""
-        return TapFd(self.name)
+        """The guest's end (carrier on) to inject and read frames as the guest would."""
+        if self.fd < 0:
+            raise TapError(f"tap {self.name!r} is not up")
+        return TapFd(self.name, os.dup(self.fd))
 
     def qemu_args(self, netdev_id: str = "n0", model: str = "lan9118") -> list[str]:
-        return ["-netdev", f"tap,id={netdev_id},ifname={self.name},script=no,downscript=no",
+        """QEMU's arguments for this tap; QEMU must inherit ``self.fd`` (``pass_fds``)."""
+        return ["-netdev", f"tap,id={netdev_id},fd={self.fd}",
                 "-net", f"nic,netdev={netdev_id},model={model}"]
 
 
 class TapFd:
     """The guest's end of a tap: whole Ethernet frames in and out."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, fd: int | None = None) -> None:
         self.name = name
+        if fd is not None:  # a duplicate of the creator's fd (a non-persistent tap has one queue)
+            self.fd = fd
+            return
         self.fd = os.open("/dev/net/tun", os.O_RDWR)
         try:
             fcntl.ioctl(self.fd, TUNSETIFF, struct.pack("16sH22x", name.encode(), IFF_TAP | IFF_NO_PI))

@@ -6,6 +6,7 @@ reports; the HTML and console reporters render it, they never re-judge.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -13,20 +14,58 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.checks.verdict import Verdict
+from bench.report.redact import redact, workload_secrets
 
 if TYPE_CHECKING:
     from bench.workload.evidence import RunEvidence
+
+
+#: what ``status`` in verdicts.json can say
+STATUS_RUNNING, STATUS_COMPLETE, STATUS_INTERRUPTED, STATUS_BENCH_ERROR = (
+    "running", "complete", "interrupted", "bench-error")
 
 
 def new_run_id(target: str) -> str:
     return time.strftime("%Y%m%d-%H%M%S") + f"-{target}"
 
 
-def verdict_to_dict(v: Verdict) -> dict[str, Any]:
+def allocate_run_dir(root: Path, target: str) -> Path:
+    """A new, empty ``root/<time>-<target>[-k]`` that no other process has: the
+    directory is created here (mkdir is atomic), so runs started in the same
+    second get different ones."""
+    root.mkdir(parents=True, exist_ok=True)
+    base = new_run_id(target)
+    for k in range(1, 10000):
+        path = root / (base if k == 1 else f"{base}-{k}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free run directory for {base} in {root}")
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file and a rename: a reader sees
+    the old file or the new one, never a part (a kill or a full disk keeps the old)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def verdict_to_dict(v: Verdict, secrets: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     return {
         "criterion": v.criterion,
         "outcome": v.outcome.value,
-        "summary": v.summary,
+        "summary": redact(v.summary, secrets),
         "subject": v.subject,
         "follows": v.follows,
         "follows_reason": v.follows_reason,
@@ -38,7 +77,7 @@ def verdict_to_dict(v: Verdict) -> dict[str, Any]:
             {
                 "source": e.source,
                 "locator": e.locator,
-                "excerpt": e.excerpt,
+                "excerpt": redact(e.excerpt, secrets),
                 "artifact": str(e.artifact) if e.artifact else None,
                 "packets": list(e.packets),
             }
@@ -56,6 +95,8 @@ class TestRecord:
     outcome: str = "not run"
     duration: float = 0.0
     error: str = ""
+    #: credentials of the workloads run (never written; used to redact what is)
+    secrets: set[str] = field(default_factory=set, repr=False)
 
     @property
     def dirname(self) -> str:
@@ -63,6 +104,7 @@ class TestRecord:
         return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:100]
 
     def add_run(self, evidence: RunEvidence, verdicts: list[Verdict]) -> None:
+        self.secrets |= workload_secrets(evidence.workload)
         self.verdicts.extend(verdicts)
         self.artifacts.append(
             {
@@ -83,8 +125,8 @@ class TestRecord:
             "criteria": list(self.criteria),
             "outcome": self.outcome,
             "duration": self.duration,
-            "error": self.error,
-            "verdicts": [verdict_to_dict(v) for v in self.verdicts],
+            "error": redact(self.error, self.secrets),
+            "verdicts": [verdict_to_dict(v, self.secrets) for v in self.verdicts],
             "artifacts": self.artifacts,
         }
 
@@ -103,6 +145,13 @@ class RunRecord:
     waivers: tuple[Any, ...] = ()  # the target file's [[waiver]] tables (bench.config.waivers.Waiver)
     judged: dict[str, Any] = field(default_factory=dict)  # image, target, catalogue, bench, host (report.identity)
     boot_failure: str = ""  # why the first boot failed: the report's "never booted" banner
+    status: str = STATUS_RUNNING
+    planned: int = 0  # tests collected
+    #: set when a signal ended the run: {"signal": "SIGTERM", "test": nodeid or ""}
+    interrupted: dict[str, str] | None = None
+    #: set when the bench or the board failed (not the firmware's criteria):
+    #: {"kind": "boot"|"disk"|"capture"|..., "message": one line, "test": nodeid or ""}
+    bench_error: dict[str, str] | None = None
 
     def waiver_status(self) -> list[Any]:
         """What this run made of each waiver (needed, no longer needed, ...)."""
@@ -125,12 +174,32 @@ class RunRecord:
             else {"fw": dev.fw, "board": dev.board, "caps": sorted(dev.caps), "limits": vars(dev.limits),
                   "timeouts": vars(dev.timeouts)},
             "boots": [vars(b) for b in self.boots],
+            "status": self.status,
+            "planned": self.planned,
+            "interrupted": self.interrupted,
+            "bench_error": self.bench_error,
             "tests": [t.to_dict() for t in self.tests],
             "waivers": [s.to_dict() for s in self.waiver_status()],
         }
 
     def write(self) -> Path:
+        """verdicts.json, atomically (after every test and at the end)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / "verdicts.json"
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
-        return path
+        return write_atomic(self.directory / "verdicts.json", json.dumps(self.to_dict(), indent=1, default=str))
+
+
+def missing_line(data: dict[str, Any]) -> str | None:
+    """One line saying what a partial run lacks, or None for a complete run."""
+    status = data.get("status", STATUS_COMPLETE)  # runs written before ``status`` existed were complete
+    ran, planned = len(data.get("tests", [])), int(data.get("planned") or 0)
+    of = f"{ran} of {planned} tests" if planned else f"{ran} tests"
+    if status == STATUS_COMPLETE:
+        return None
+    if status == STATUS_INTERRUPTED:
+        intr = data.get("interrupted") or {}
+        during = f" during {intr['test']}" if intr.get("test") else ""
+        return f"partial run: interrupted by {intr.get('signal', 'a signal')}{during}; {of} recorded"
+    if status == STATUS_BENCH_ERROR:
+        err = data.get("bench_error") or {}
+        return f"{err.get('message', 'bench error')}; {of} recorded"
+    return f"partial run: the bench stopped without finishing (killed?); {of} recorded"

@@ -25,6 +25,17 @@ from bench.servers.transcript import Session, Transcript
 __all__ = ["DEFAULT_BIND", "DEFAULT_REPLY_TIMEOUT_MS", "Closed", "Command", "Conn", "Emulator"]
 
 DEFAULT_BIND: tuple[str, ...] = ("127.0.0.1", "::1")
+_NO_IPV6 = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
+
+
+def host_has_ipv6() -> bool:
+    """Whether this host (network namespace) can listen on ::1."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
 DEFAULT_REPLY_TIMEOUT_MS = 10_000  # the agent protocol's reply_ms when a device declares none
 
 
@@ -161,19 +172,34 @@ class Emulator:
             self.addresses.append((s.getsockname()[0], self.port))
 
     def _bind_all(self, port: int) -> list[socket.socket]:
+        """One listening socket per address; an IPv6 address on a host without IPv6 is left
+        out (the IPv4 ones still serve); any other failure names the address and port."""
         socks: list[socket.socket] = []
         try:
             for addr in self.bind:
                 family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-                s = socket.socket(family, socket.SOCK_STREAM)
+                try:
+                    s = socket.socket(family, socket.SOCK_STREAM)
+                except OSError as e:
+                    if family == socket.AF_INET6 and e.errno in _NO_IPV6 and len(self.bind) > 1:
+                        continue
+                    raise
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    if family == socket.AF_INET6:
+                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    s.bind((addr, port))
+                except OSError as e:
+                    s.close()
+                    if family == socket.AF_INET6 and e.errno in _NO_IPV6 and len(self.bind) > 1:
+                        continue
+                    raise OSError(e.errno, f"cannot listen on {addr} port {port}: {e.strerror}") from None
                 socks.append(s)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if family == socket.AF_INET6:
-                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                s.bind((addr, port))
                 s.listen(64)
                 s.setblocking(False)
                 port = s.getsockname()[1]
+            if not socks:
+                raise OSError(errno.EADDRNOTAVAIL, f"none of {', '.join(self.bind)} can be bound")
         except OSError:
             for s in socks:
                 s.close()

@@ -86,7 +86,7 @@ class Conn:
         if shown is None:
             self.record("c>s", line)
         else:
-            self.record("c>s", shown, f"redacted, {len(line)} octets")
+            self.record("c>s", shown, "redacted")  # no length: it would give the secret's away
         self.client_line = line if shown is None else shown
         return line
 

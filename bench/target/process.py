@@ -5,29 +5,44 @@ import ctypes
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child, before exec
-    os.setsid()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
+def _die_with(parent: int) -> Callable[[], None]:
+    def preexec() -> None:  # runs in the child, before exec
+        os.setsid()  # a terminal's Ctrl-C goes to the bench, which stops the child in order
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except OSError:
+            pass
+        if os.getppid() != parent:  # the bench died before prctl took effect
+            os._exit(1)
+
+    return preexec
 
 
-def spawn(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own process group, killed if the bench dies; output to ``log``."""
+def spawn(argv: list[str], log: Path, pass_fds: tuple[int, ...] = (), cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session, SIGKILLed by the kernel if the bench dies
+    (even by SIGKILL: PR_SET_PDEATHSIG); output to ``log``; ``pass_fds`` inherited."""
     out = log.open("ab")
     try:
         return subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-            cwd=cwd,
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with(os.getpid()), pass_fds=pass_fds, cwd=cwd,
         )
     finally:
         out.close()
+
+
+def kill_now(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group, without waiting."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def terminate(proc: subprocess.Popen[bytes], grace: float = 3.0) -> int | None:

@@ -11,25 +11,30 @@ connects QMP, installs the capture and only then lets the CPU run.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import shutil
 import socket
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import serial
-from qemu.qmp import ConnectError
+from qemu.qmp import ConnectError, ExecuteError, QMPError
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
+from bench import runtime, signals
 from bench.capture.pcap import shift_timestamps
 from bench.config import BoardConfig, NetworkConfig
 from bench.target.gdb import FlashResult, GdbFlasher
-from bench.target.process import spawn, terminate
+from bench.target.process import kill_now, spawn, terminate
 from bench.target.protocols import TargetError
 
 NETDEV_ID = "n0"
 DUMP_ID = "wiretap0"
+_instances = itertools.count()
 
 
 def _free_port() -> int:
@@ -46,6 +51,7 @@ class QemuProcess:
     network: NetworkConfig
     workdir: Path
     tap_ifname: str = ""  # tap mode: the device the bench created
+    tap_fd: int = -1  # tap mode: its fd, which QEMU inherits (the tap lives while one of them holds it)
     proc: Any = None
     serial_port: int = 0
     gdb_port: int = 0  # board.flasher == "gdb": QEMU's gdbstub, the image comes over it
@@ -56,15 +62,17 @@ class QemuProcess:
 
     def __post_init__(self) -> None:
         self.log = self.workdir / "qemu.log"
+        self._qmp_name = f"qmp{next(_instances)}.sock"
+        self.qmp_path = runtime.state_dir() / self._qmp_name
 
     def argv(self, image: Path) -> list[str]:
         exe = shutil.which("qemu-system-arm")
         if exe is None:
             raise TargetError("qemu-system-arm not found: install Debian's qemu-system-arm (see README)")
         if self.network.mode == "tap":
-            if not self.tap_ifname:
+            if self.tap_fd < 0:
                 raise TargetError("tap network mode needs a tap device (bench.capture.tap)")
-            netdev = f"tap,id={NETDEV_ID},ifname={self.tap_ifname},script=no,downscript=no"
+            netdev = f"tap,id={NETDEV_ID},fd={self.tap_fd}"
         else:
             netdev = f"user,id={NETDEV_ID}"
         return [
@@ -74,7 +82,7 @@ class QemuProcess:
             "-netdev", netdev, "-net", f"nic,netdev={NETDEV_ID},model=lan9118",
             "-chardev", f"socket,id=uart0,host=127.0.0.1,port={self.serial_port},server=on,wait=on,nodelay=on",
             "-serial", "chardev:uart0",
-            "-qmp", f"unix:{self.workdir / 'qmp.sock'},server=on,wait=off",
+            "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
             *self.board.extra_args,
         ]  # fmt: skip
 
@@ -87,10 +95,12 @@ class QemuProcess:
     def start(self, image: Path, timeout: float = 10.0) -> None:
         self.stop()  # what a crashed predecessor left: its monitor connection, console and process
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "qmp.sock").unlink(missing_ok=True)
+        self.qmp_path = runtime.socket_path(self._qmp_name)  # per process, short (AF_UNIX), swept if we die
+        self.qmp_path.unlink(missing_ok=True)
         self.serial_port = _free_port()
         self.gdb_port = _free_port() if self.board.flasher == "gdb" else 0
-        self.proc = spawn(self.argv(image), self.log)
+        self.proc = spawn(self.argv(image), self.log, pass_fds=(self.tap_fd,) if self.tap_fd >= 0 else ())
+        signals.on_emergency(self.kill)
         deadline = time.monotonic() + timeout
         self.console = self._retry(deadline, self._connect_serial)
         self.qmp = self._retry(deadline, self._connect_qmp)
@@ -111,7 +121,7 @@ class QemuProcess:
         return serial.serial_for_url(f"socket://127.0.0.1:{self.serial_port}", timeout=0.1)
 
     def _connect_qmp(self) -> QEMUMonitorProtocol:
-        qmp = QEMUMonitorProtocol(str(self.workdir / "qmp.sock"))
+        qmp = QEMUMonitorProtocol(str(self.qmp_path))
         qmp.connect()
         return qmp
 
@@ -120,11 +130,38 @@ class QemuProcess:
             raise TargetError(f"QEMU is not running; see {self.log}")
         try:
             return self.qmp.cmd(cmd, **args)
-        except (OSError, EOFError) as exc:
-            raise TargetError(f"QEMU monitor lost ({exc}); see {self.log}") from exc
+        except ExecuteError as exc:
+            raise TargetError(f"QEMU refused {cmd}: {exc}") from None
+        except (OSError, EOFError, QMPError) as exc:  # ExecInterruptedError: QEMU died mid-command
+            raise TargetError(f"QEMU monitor lost during {cmd}: {self.failure_cause() or exc}") from None
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """At once, no questions (a second Ctrl-C)."""
+        if self.proc is not None and self.proc.poll() is None:
+            kill_now(self.proc)
+
+    def failure_cause(self, wait: float = 1.0) -> str | None:
+        """QEMU's own fatal line (``qemu: fatal: Lockup ...``) or, if it exited, its last words.
+        A QEMU that is dying (the console just closed) is given ``wait`` seconds to exit."""
+        if self.proc is not None and self.proc.poll() is None and wait > 0:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(wait)
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            text = ""
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and ": info: " not in ln]
+        fatal = next((ln for ln in lines if ln.startswith("qemu: fatal:")), None) or next(
+            (ln for ln in lines if ln.startswith("qemu-system-")), None)
+        exited = self.proc is not None and self.proc.poll() is not None
+        if fatal:
+            return fatal + (f" (QEMU exited with {self.proc.returncode})" if exited else "")
+        if exited:
+            return f"QEMU exited with {self.proc.returncode}" + (f": {lines[-1]}" if lines else "")
+        return None
 
     def stop(self) -> None:
         if self.qmp is not None:
@@ -143,7 +180,9 @@ class QemuProcess:
             self.console = None
         if self.proc is not None:
             terminate(self.proc)
+            signals.forget_emergency(self.kill)
             self.proc = None
+        runtime.release_socket(self.qmp_path)
 
 
 class QemuBoard:
@@ -192,6 +231,10 @@ class QemuBoard:
 
     def alive(self) -> bool:
         return self.qemu.running()
+
+    def failure_cause(self) -> str | None:
+        """Why the board is not running, in QEMU's words (None if QEMU has nothing to say)."""
+        return self.qemu.failure_cause()
 
 
 class QemuConsole:

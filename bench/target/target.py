@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.config import TargetConfig
 from bench.target.protocols import Console, FlashableBoard, TargetError, WireTap
@@ -46,20 +47,32 @@ def _probe_board(config: TargetConfig) -> FlashableBoard:
     return PyOCDBoard(config.name, b)
 
 
+def _tap_network(config: TargetConfig, dev: Any) -> Any:
+    """The [network] of this run: the tap's name and the addresses it got (another subnet
+    than the file's when another run holds that one); the device is given them by net.config."""
+    binds = tuple(a for a in (dev.host_ip, dev.host_ip6) if a)
+    return config.network.model_copy(update={
+        "interface": dev.name, "server_ip": dev.host_ip, "device_ip": dev.guest_ip,
+        "server_ip6": dev.host_ip6, "device_ip6": dev.guest_ip6, "bind": binds})
+
+
 @contextlib.contextmanager
 def open_target(config: TargetConfig, workdir: Path) -> Iterator[Target]:
-    """Build the drivers for ``config``; power everything off on the way out, whatever happened."""
+    """Build the drivers for ``config``; power everything off on the way out, whatever happened.
+    ``Target.config`` is the run's: in tap mode it names the tap and the addresses it got."""
     workdir.mkdir(parents=True, exist_ok=True)
     if config.board.driver == "qemu":
         from bench.target.qemu import QemuBoard, QemuConsole, QemuDumpTap, QemuProcess
 
         with contextlib.ExitStack() as stack:
-            tap_ifname = ""
+            tap_ifname, tap_fd = "", -1
             if config.network.mode == "tap":  # the bench makes the device, and removes it
                 from bench.capture.tap import TapDevice
 
-                tap_ifname = stack.enter_context(TapDevice.for_network(config.network)).name
-            qemu = QemuProcess(config.board, config.network, workdir, tap_ifname=tap_ifname)
+                dev = stack.enter_context(TapDevice.for_network(config.network))
+                tap_ifname, tap_fd = dev.name, dev.fd
+                config = config.model_copy(update={"network": _tap_network(config, dev)})
+            qemu = QemuProcess(config.board, config.network, workdir, tap_ifname=tap_ifname, tap_fd=tap_fd)
             board = QemuBoard(config.name, qemu)
             tap: WireTap | None = None
             if config.capture.source == "filter-dump":

@@ -26,7 +26,7 @@ def test_tap_mode_live_capture_judges_real_frames(tmp_path: Path) -> None:
     cfg = load_target("mps2-an385-tap")
     with bench_session(cfg, tmp_path) as session:
         session.boot()
-        assert session.device.info.ip == cfg.network.device_ip  # net.config applied
+        assert session.device.info.ip == session.config.network.device_ip  # net.config applied (the run's subnet)
         for workload in (replace(wl.one_mail(4), criteria=wl.ONE_MAIL), replace(wl.one_mail(6), criteria=wl.ONE_MAIL),
                          replace(wl.pop3_session(4), criteria=wl.POP_SESSION)):  # their tests' markers
             evidence, verdicts = session.run(workload, workload.name)
@@ -36,4 +36,4 @@ def test_tap_mode_live_capture_judges_real_frames(tmp_path: Path) -> None:
             sent = sum(s.payload_len for c in conns for s in c.c2s.segments)
             assert conns and sent > 50, f"{len(conns)} connections, {sent} octets from the device"
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    assert cfg.network.interface not in links, "tap device left behind"
+    assert f"mbt{os.getpid()}x" not in links, "tap device left behind"

@@ -3,7 +3,6 @@ import pytest
 from bench.agent.codec import (
     DataLine,
     Noise,
-    ProtocolViolation,
     Reply,
     Unsolicited,
     format_request,
@@ -61,13 +60,16 @@ def test_parse_unsolicited_and_noise() -> None:
     assert isinstance(parse_line(b"12345678 something"), Noise)
 
 
-def test_parse_rejects_malformed_replies() -> None:
-    with pytest.raises(ProtocolViolation):
-        parse_line(b"3 err stage=x")  # no code
-    with pytest.raises(ProtocolViolation):
-        parse_line(b"3 data !!!notbase64")
-    with pytest.raises(ProtocolViolation):
-        parse_line(b"3 ok novalue")
+@pytest.mark.parametrize("line,why", [
+    (b"3 err stage=x", "without code"),
+    (b"3 data !!!notbase64", "bad base64"),
+    (b"3 ok novalue", "bad field"),
+    (b"Link ok now", "bad field"),
+    (b"Status err", "without code"),
+])
+def test_malformed_replies_are_noise_with_the_reason(line: bytes, why: str) -> None:
+    msg = parse_line(line)
+    assert isinstance(msg, Noise) and msg.text == line and why in msg.why
 
 
 def test_secrets_are_redacted_for_logs() -> None:

@@ -328,11 +328,6 @@ def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) 
         _progress.running(nodeid)
 
 
-def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
-    if _progress is not None:
-        _progress.finished()
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     global _current

@@ -24,6 +24,7 @@ from bench.capture.dialogue import (
     smtp_transactions,
 )
 from bench.capture.tcpflow import Connection, Segment, StreamLine, gc_paused, line_around
+from bench.checks.artefacts import artefact_evidence, artefact_verdict, over_mtu
 from bench.checks.closing import close_failures, error_path
 from bench.checks.packets import packet_evidence
 from bench.checks.packets import show as _show
@@ -50,6 +51,8 @@ class WireLimits:
     default_mss6: int = 1220
     #: device addresses; empty = every connection in the capture is the device's
     device_ips: frozenset[str] = frozenset()
+    #: the interface the capture was taken on, when known (named in the offload hint)
+    capture_iface: str = ""
 
     @classmethod
     def from_device(cls, limits: Any, *, pop3_ports: Iterable[int], smtp_ports: Iterable[int],
@@ -121,7 +124,8 @@ def _net_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> 
             f"SYN MSS {big_syn[0].mss} > MTU {limits.mtu} - {60 if v6 else 40} = {syn_limit}", artifact))
     peer, why = _peer_mss(conn, limits)
     data = _client_data(conn)
-    big = [s for s in data if s.payload_len > peer]
+    fake = over_mtu(conn, limits.mtu)  # never on the wire: an offload artefact, not an MSS violation
+    big = [s for s in data if s.payload_len > peer and s not in fake]
     if big:
         failures.append(packet_evidence(
             [s.index for s in big],
@@ -139,6 +143,10 @@ def _net_wire_1(conn: Connection, limits: WireLimits, artifact: Path | None) -> 
         Measurement("IP header length", max((s.ip_header_len for s in conn.c2s.segments), default=hdr),
                     hdr, "==", "octets"),
     )
+    if fake and not failures:
+        return artefact_verdict("NET-WIRE-1", conn, fake, limits.mtu, artifact, measurements, limits.capture_iface)
+    if fake:
+        failures.append(artefact_evidence(fake, limits.mtu, artifact, limits.capture_iface))
     if not failures and not syns:
         return Verdict("NET-WIRE-1", Outcome.INCONCLUSIVE,
                        "the device's SYN is not in the capture", (), measurements, conn.subject)
@@ -268,9 +276,13 @@ def pop_wire_1(conns: Connections, limits: WireLimits, artifact: Path | None = N
     return _each(_pop_wire_1, conns, limits, artifact, limits.is_pop3)
 
 
-def _payload_verdict(criterion: str, conn: Connection, limit: int, why: str,
+def _payload_verdict(criterion: str, conn: Connection, limits: WireLimits, limit: int, why: str,
                      artifact: Path | None, extra: list[Evidence] | None = None) -> Verdict:
     data = _client_data(conn)
+    measurements = (Measurement("largest client segment payload", _largest(data), limit, "<=", "octets"),)
+    fake = over_mtu(conn, limits.mtu)
+    if fake:  # what the capture shows is not what the wire carried
+        return artefact_verdict(criterion, conn, fake, limits.mtu, artifact, measurements, limits.capture_iface)
     big = [s for s in data if s.payload_len > limit]
     failures = list(extra or [])
     if big:
@@ -280,13 +292,11 @@ def _payload_verdict(criterion: str, conn: Connection, limit: int, why: str,
     return judge(criterion, failures,
                  ok=f"{len(data)} client segments, largest {_largest(data)} <= {limit} octets",
                  bad=f"client segment payload above {limit} octets" if big else "client stream broken",
-                 measurements=(Measurement("largest client segment payload", _largest(data), limit, "<=",
-                                           "octets"),),
-                 subject=conn.subject)
+                 measurements=measurements, subject=conn.subject)
 
 
 def _pop_wire_2(conn: Connection, limits: WireLimits, artifact: Path | None) -> Verdict:
-    return _payload_verdict("POP-WIRE-2", conn, limits.pop3_payload, "declared pop3_payload", artifact)
+    return _payload_verdict("POP-WIRE-2", conn, limits, limits.pop3_payload, "declared pop3_payload", artifact)
 
 
 def pop_wire_2(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:
@@ -458,7 +468,7 @@ def _smtp_mail_3(conn: Connection, limits: WireLimits, artifact: Path | None) ->
     why = f"min(negotiated MSS {negotiated}, smtp_payload {limits.smtp_payload})"
     gaps = [packet_evidence([g.packet], f"{g.length} octets missing before stream offset {g.offset}", artifact)
             for g in conn.c2s.gaps]
-    return _payload_verdict("SMTP-MAIL-3", conn, limit, why, artifact, gaps)
+    return _payload_verdict("SMTP-MAIL-3", conn, limits, limit, why, artifact, gaps)
 
 
 def smtp_mail_3(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:

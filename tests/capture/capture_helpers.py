@@ -39,9 +39,9 @@ def exchange(c: Conversation, cmd: bytes, reply: bytes) -> tuple[list[int], list
 
 
 def smtp_open(trace: Trace, port: int = 49153, ehlo_reply: bytes = b"250-mail.test\r\n250 AUTH PLAIN\r\n",
-              **kw) -> Conversation:
+              server_mss: int | None = -1, **kw) -> Conversation:
     c = Conversation(trace, (DEV, port), (SRV, 25), **kw)
-    c.handshake()
+    c.handshake(server_mss=server_mss)
     c.send("s", b"220 mail.test ESMTP\r\n")
     exchange(c, b"EHLO dev\r\n", ehlo_reply)
     return c

@@ -57,10 +57,10 @@ def rcpt_offset(c: Conversation, sent: bytes) -> int:
 
 def test_oversize_segment_fails_mss_and_payload(judge_trace):
     t = Trace()
-    c = smtp_open(t)
+    c = smtp_open(t, server_mss=1200)
     smtp_to_data(c)
     ok = c.packet("c", b"a" * 998 + b"\r\n")  # 1000 octets: within every limit
-    big = c.packet("c", (b"b" * 98 + b"\r\n") * 15)  # 1500 octets: above 1460 and 1024
+    big = c.packet("c", (b"b" * 98 + b"\r\n") * 14)  # 1400 octets (fits the MTU): above 1200 and 1024
     mid = c.packet("c", (b"c" * 98 + b"\r\n") * 11)  # 1100 octets: above 1024 only
     c.packet("c", b".\r\n")
     c.send("s", b"250 queued\r\n")
@@ -69,11 +69,11 @@ def test_oversize_segment_fails_mss_and_payload(judge_trace):
     nw1 = j.one("NET-WIRE-1")
     assert nw1.outcome.value == "fail"
     assert j.failed_packets("NET-WIRE-1") == [(big,)]
-    assert nw1.measurements[1].value == 1500 and nw1.measurements[1].limit == 1460
+    assert nw1.measurements[1].value == 1400 and nw1.measurements[1].limit == 1200
     m3 = j.one("SMTP-MAIL-3")
     assert m3.outcome.value == "fail"
     assert j.failed_packets("SMTP-MAIL-3") == [(big, mid)]
-    assert (m3.measurements[0].value, m3.measurements[0].limit) == (1500, 1024)
+    assert (m3.measurements[0].value, m3.measurements[0].limit) == (1400, 1024)
     assert ok not in j.failed_packets("SMTP-MAIL-3")[0]
     assert j.one("SMTP-WIRE-1").outcome.value == "pass"
 
@@ -314,3 +314,31 @@ def test_device_filter_and_server_ports(judge_trace):
     assert {v.subject for v in j.verdicts} == {f"connection {DEV}:49153 -> {SRV}:25"}
     j2 = judge_trace(t, replace(LIMITS, smtp_ports=frozenset({2525})))
     assert {v.criterion for v in j2.verdicts} == {"NET-WIRE-1", "NET-WIRE-2"}
+
+
+def test_frames_above_the_mtu_are_an_offload_artefact_not_a_verdict(judge_trace):
+    """GRO on the capture side: two segments of a correct sender captured as one 2,920-octet frame."""
+    t = Trace()
+    c = smtp_open(t)
+    smtp_to_data(c)
+    merged = c.packet("c", (b"d" * 98 + b"\r\n") * 29 + b"d" * 28 + b"\r\n")  # 2,930 octets
+    c.packet("c", b".\r\n")
+    c.send("s", b"250 queued\r\n")
+    smtp_quit(c)
+    j = judge_trace(t, replace(LIMITS, capture_iface="veth-bench0"))
+    for cid in ("NET-WIRE-1", "SMTP-MAIL-3"):
+        v = j.one(cid)
+        assert v.outcome.value == "inconclusive" and "offload" in v.summary, v
+        assert v.evidence[0].packets == (merged,) and "GRO" in v.evidence[0].excerpt
+        assert "`ethtool -K veth-bench0 gro off gso off tso off`" in v.evidence[0].excerpt
+    assert j.one("SMTP-WIRE-1").outcome.value == "pass"  # the stream itself is judged as usual
+
+
+def test_pop3_frame_above_the_mtu_makes_pop_wire_2_inconclusive(judge_trace):
+    t = Trace()
+    c = pop3_open(t)
+    big = c.packet("c", b"USER " + b"u" * 1600 + b"\r\n")
+    c.send("s", b"-ERR too long\r\n")
+    c.close("c")
+    v = judge_trace(t).one("POP-WIRE-2")
+    assert v.outcome.value == "inconclusive" and v.evidence[0].packets == (big,) and "IFACE" in v.evidence[0].excerpt

@@ -114,6 +114,7 @@ word-break:break-all}
 .alarm{background:var(--fail);color:#fff;padding:10px 14px;border-radius:6px;margin:10px 0;font-size:16px}
 .alarm pre{background:#fff;color:var(--fail);margin:6px 0 0}
 .first{border:2px solid var(--fail);background:var(--fail-bg);border-radius:6px;padding:8px 14px;margin:10px 0}
+.first li.consequence{opacity:.8;margin-left:14px}
 .first ol{margin:4px 0;padding-left:22px}.first ul{margin:2px 0;padding-left:16px;list-style:none}
 .meta.judged .mono{word-break:break-all}
 """
@@ -191,7 +192,8 @@ def _verdict_card(view: VerdictView, shown: dict[str, float], show_test: bool = 
     if v.subject:
         head.append(f'<span class="subject">{escape(v.subject)}</span>')
     out = [f'<div class="verdict {_cls(v.outcome)}" id="{escape(view.anchor)}">',
-           f'<div class="vhead">{" ".join(head)}</div>', f'<div class="summary">{escape(v.summary)}</div>']
+           f'<div class="vhead">{" ".join(head)}</div>',
+           f'<div class="summary">{escape(v.summary)}{_follows(view)}</div>']
     if v.measurements:
         out.append("<table><tr><th>measurement</th><th>measured</th><th>allowed</th><th></th></tr>")
         out += [_measurement_row(m) for m in v.measurements]
@@ -229,9 +231,12 @@ def _first_screen(m: ReportModel) -> str:
     out.append(f'<div class="first" id="what-failed"><b>{len(failed)} of {len(m.tests)} tests failed</b><ol>')
     for t in failed[:12]:
         bad = [v for v in t.verdicts if v.verdict.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE)]
+        bad = [v for v in bad if v.verdict.is_root] + [v for v in bad if not v.verdict.is_root]  # causes first
         reasons = "".join(
-            f'<li>{_badge(v.verdict.outcome)} <a href="#{escape(v.anchor)}" class="cid">{escape(v.verdict.criterion)}'
-            f"</a> {escape(v.verdict.summary)}{_measured(v)}</li>" for v in bad[:4])
+            f'<li{" class=consequence" if v.verdict.follows else ""}>{"↳ " if v.verdict.follows else ""}'
+            f'{_badge(v.verdict.outcome)} <a href="#{escape(v.anchor)}" class="cid">{escape(v.verdict.criterion)}'
+            f"</a> {escape(v.verdict.summary)}{_follows(v)}{_measured(v) if v.verdict.is_root else ''}</li>"
+            for v in bad[:4])
         if not bad:
             reasons = f"<li><pre>{escape(t.error.strip().splitlines()[-1] if t.error.strip() else t.outcome)}</pre></li>"
         more = f'<li class="muted">and {len(bad) - 4} more</li>' if len(bad) > 4 else ""
@@ -241,6 +246,15 @@ def _first_screen(m: ReportModel) -> str:
         out.append(f'<li class="muted">and {len(failed) - 12} more failed tests, below</li>')
     out.append("</ol></div>")
     return "".join(out)
+
+
+def _follows(v: VerdictView) -> str:
+    """A consequence names its cause: "follows from SMTP-MAIL-2: <why>"."""
+    f = v.verdict.follows
+    if not f:
+        return ""
+    why = f": {escape(v.verdict.follows_reason)}" if v.verdict.follows_reason else ""
+    return f' <span class="muted">(follows from <a href="#crit-{escape(f)}" class="cid">{escape(f)}</a>{why})</span>'
 
 
 def _measured(v: VerdictView) -> str:

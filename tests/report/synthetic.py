@@ -124,7 +124,8 @@ def build_run(root: Path) -> SyntheticRun:
     pop_wire_1 = Verdict("POP-WIRE-1", Outcome.FAIL, "POP3 command framing broken",
                          (Evidence("pcap", f"packet {big}", f"command too long: {SCRIPT} & more", pcap, (big,)),),
                          (Measurement("longest command", len(big_payload), 100, "<=", "octets"),),
-                         "connection 10.0.2.15:49153 -> 10.0.2.2:110")
+                         "connection 10.0.2.15:49153 -> 10.0.2.2:110",
+                         follows="POP-WIRE-2", follows_reason="the oversized segment carried the long command")
     auth = Verdict("POP-AUTH-1", Outcome.PASS, "USER then PASS, nothing before +OK",
                    (Evidence("transcript", "line 3", "USER alice", test_dir / "pop3-transcript.txt"),))
     trans = Verdict("POP-TRANS-1", Outcome.INCONCLUSIVE, "the device's STAT answer is not in the UART log")
@@ -132,7 +133,7 @@ def build_run(root: Path) -> SyntheticRun:
                    (Evidence("uart", f"t={uart[-1].t + 0.00015:.6f}", "ok mem heap=40960 pool=12",  # the op's end
                              test_dir / "uart.log"),),
                    (Measurement("heap lost", 8192, 0, "<=", "octets"),))
-    test.verdicts = [*wire, pop_wire_1, auth, trans, leak]
+    test.verdicts = [pop_wire_1, *wire, auth, trans, leak]  # the consequence recorded before its cause
     annotated = test_dir / "wire.annotated.pcapng"  # what bench.capture.annotate writes: here only its name matters
     annotated.write_bytes(b"\x0a\x0d\x0d\x0a")
     test.artifacts = [{"workload": "pop3-user-pass", "directory": str(test_dir), "pcap": str(pcap),

@@ -270,3 +270,13 @@ def test_a_board_that_never_booted_is_the_first_thing_said(tmp_path: Path) -> No
 def test_failed_connection_drawn_as_a_sequence(report: str, run: SyntheticRun) -> None:
     assert report.count('class="plot seq"') == 1  # the failing test's connection; the passing test has none
     assert f'class="arrow data cited" data-frame="{run.big_frame}"' in report
+
+
+def test_a_cascade_is_shown_as_a_consequence_after_its_cause(report: str) -> None:
+    first = report.index('id="what-failed"')
+    screen = report[first:report.index("</ol>", first)]
+    cause = screen.index('class="cid">POP-WIRE-2<')
+    consequence = screen.index('class="cid">POP-WIRE-1<')
+    assert cause < consequence  # recorded the other way round
+    assert "follows from" in screen[consequence:] and "the oversized segment carried the long command" in screen
+    assert "(follows from" in _criterion_block(report, "POP-WIRE-1")

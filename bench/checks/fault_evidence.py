@@ -38,6 +38,8 @@ def _never_fired(protocol: str, index: int, rule: FaultRule, transcript: Transcr
     """Why rule ``index`` has no hit: what the device never did."""
     sessions = transcript.sessions
     head = f"{protocol} fault rule {index + 1} ({rule.describe()}) never fired"
+    if rule.step is not None:
+        head += f" (it waits for step {rule.step})"
     if rule.event in ("connect", "greeting"):
         return f"{head}: the device never connected" if not sessions else f"{head}: its count was never reached"
     if rule.event in PSEUDO_EVENTS:

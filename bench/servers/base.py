@@ -64,6 +64,7 @@ class Emulator:
         self.on_session_end = on_session_end
         self.quit_wait = quit_wait
         self.reply_timeout_ms = reply_timeout_ms
+        self.step = 0  # the workload step running now (set by the runner; rules may key on it)
         self.transcript = Transcript(server=self.protocol, plan=[r.describe() for r in self.plan.rules])
         self.port = 0
         self.addresses: list[tuple[str, int]] = []

@@ -171,7 +171,7 @@ class Conn:
         """The rule that fires on ``event`` (a verb: the last command read), recorded as a hit."""
         verb = event not in PSEUDO_EVENTS
         arg = self.command.arg if verb and self.command is not None else None
-        chosen = self.server.counter.pick(event, self.session.id, self.counts, arg)
+        chosen = self.server.counter.pick(event, self.session.id, self.counts, arg, self.server.step)
         if chosen is None:
             return None
         rule = chosen.rule
@@ -179,7 +179,7 @@ class Conn:
         command = b"" if event in ("connect", "greeting") else self.client_line
         self.hit = FaultHit(time.time(), self.session.id, chosen.index, desc, rule.action,
                             rule.event if rule.event != "*" else event, command, chosen.nth, rule.scope,
-                            offset=self.octets_out, size=rule.size)
+                            offset=self.octets_out, size=rule.size, step=self.server.step)
         self.session.faults.append(desc)
         self.session.hits.append(self.hit)
         self.event(f"fault: {self.hit.describe()}")

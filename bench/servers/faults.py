@@ -18,7 +18,9 @@ rule matches, counted in the session or over the whole server (``scope``). So a
 plan names what happens ("the first RETR 3 on the server"), not which session
 it happens in: one transient failed open cannot shift a fault onto another
 session. ``session`` (a session number) still works but is fragile for that
-reason; the suite does not use it. ``times`` caps how often a rule fires.
+reason; the suite does not use it. ``step`` keys a rule on the workload step
+the runner is running (1-based; the emulator's ``step``): "the RETR of step 2".
+``times`` caps how often a rule fires.
 Every firing is a :class:`~bench.servers.transcript.FaultHit` in the transcript.
 
 Actions (``FaultRule.action``):
@@ -80,6 +82,7 @@ class FaultRule:
     execute: bool = False  # reply/malformed: still run the command (state changes)
     arg: str | None = None  # only when the command's argument is this (case-insensitive)
     times: int | None = None  # fire at most this many times (per scope)
+    step: int | None = None  # only while the runner runs this workload step (1-based)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -105,6 +108,8 @@ class FaultRule:
             parts.append(f"nth={self.nth}/{self.scope}")
         if self.times is not None:
             parts.append(f"times={self.times}")
+        if self.step is not None:
+            parts.append(f"step={self.step}")
         if self.session is not None:
             parts.append(f"session={self.session}")
         if self.ms:
@@ -181,8 +186,9 @@ class FaultCounter:
         self.server_counts: dict[object, int] = {}
 
     def pick(self, event: str, session_id: int, session_counts: dict[object, int],
-             arg: str | None = None) -> Pick | None:
-        """Count ``event`` (with the command's ``arg``) for every rule it matches; the first that fires."""
+             arg: str | None = None, step: int = 0) -> Pick | None:
+        """Count ``event`` (with the command's ``arg``, during workload ``step``) for every rule
+        it matches; the first that fires."""
         ev = event if event in PSEUDO_EVENTS else event.upper()
         chosen: Pick | None = None
         for i, r in enumerate(self.plan.rules):
@@ -191,6 +197,8 @@ class FaultCounter:
             if r.arg is not None and (arg or "").strip().lower() != r.arg.strip().lower():
                 continue
             if r.session is not None and r.session != session_id:
+                continue
+            if r.step is not None and r.step != step:
                 continue
             counts = session_counts if r.scope == "session" else self.server_counts
             seen = counts[i] = counts.get(i, 0) + 1

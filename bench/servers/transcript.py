@@ -58,11 +58,13 @@ class FaultHit:
     offset: int = 0
     octets: int = 0
     size: int = 0  # the rule's size (split chunk, overlong length, octets before close)
+    step: int = 0  # the workload step running when it fired (0: none known)
 
     def describe(self) -> str:
         on = repr(self.command.decode("latin-1").rstrip("\r\n")) if self.command else self.event
+        during = f", step {self.step}" if self.step else ""
         return (f"rule {self.rule + 1} ({self.description}) fired on {on}, its #{self.nth} in the "
-                f"{self.scope}, session {self.session}")
+                f"{self.scope}, session {self.session}{during}")
 
 
 @dataclass

@@ -142,6 +142,8 @@ class WorkloadRunner:
         n = len(workload.steps)
         for i, step in enumerate(workload.steps, 1):
             phases.append((time.time(), f"step {i} of {n} ({step_label(step)})"))
+            for srv in servers.values():
+                srv.step = i  # fault rules keyed on a step fire only while it runs
             result = StepResult(step, tuple(self._do(step, workload, servers)))
             evidence.steps.append(result)
             if workload.trace_memory and isinstance(step, SendMail):

@@ -4,7 +4,8 @@ Each builder returns a ``Workload``: what the device does, what the emulated
 servers hold and how they misbehave (fault plans). The criteria that judge it
 are its test's ``@pytest.mark.criterion(...)``, declared once, in the test
 modules (the constants below are shared sets of them).
-Fault rules name what they fire on (the first MAIL on the server, every RETR 3),
+Fault rules name what they fire on (the first MAIL on the server, every RETR 3,
+the RETR of step 2),
 never a session number, so a transient failed open cannot move a fault onto
 another session. A split reply leaves one TCP segment per chunk, and the fault
 evidence check reads the board's capture to show it did.
@@ -130,7 +131,7 @@ def smtp_fault(name: str, rule: FaultRule, expect: str = "err") -> Workload:
     With ``expect="ok"`` the rule applies throughout and both sends must succeed."""
     first = SendMail(mail("meets the fault", b"x\r\n"), expect=expect)  # type: ignore[arg-type]
     if expect == "err":
-        rule = replace(rule, nth=1, scope="server")
+        rule = replace(rule, step=1, times=1)  # the first send, once
     return Workload(
         name=f"smtp-fault-{name}",
         description=f"{rule.describe()}: clear error, device answers, next send works",
@@ -279,7 +280,8 @@ def pop3_fault(name: str, rule: FaultRule, op: Pop3Op, timeout_ms: int = 1500) -
         name=f"pop3-fault-{name}",
         description=f"{rule.describe()}: clear error, device answers, next session works",
         steps=(*steps, Pop3Open(USER, PASSWORD), Pop3Op("stat"), Pop3Op("quit")),
-        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([replace(rule, nth=1, scope="server")])),
+        # keyed on the step that meets the fault: the open, or the operation after it
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([replace(rule, step=1 if fail_open else 2)])),
         timeout_ms=timeout_ms,
     )
 

@@ -398,3 +398,19 @@ def test_transcript_files_list_the_plan_and_the_hits(tmp_path) -> None:  # type:
     assert hit["rule"] == 0 and hit["command"] == "STAT\r\n" and hit["octets"] == len(stat) and hit["size"] == 4
     assert hit["offset"] == len(GREET) + len(b"+OK send PASS\r\n") + len(b"+OK maildrop has 2 messages (") + len(
         str(len(M1) + len(M2))) + len(b" octets)\r\n")
+
+
+def test_step_keys_a_rule_on_the_workload_step_running() -> None:
+    with pop3(FaultRule("STAT", "reply", step=2, line="-ERR during step 2")) as srv:
+        c = Raw(srv.port)
+        login(c)
+        first = c.cmd(b"STAT")
+        srv.step = 2  # what the runner does before each step
+        second = c.cmd(b"STAT")
+        srv.step = 3
+        third = c.cmd(b"STAT")
+        c.close()
+        assert srv.wait_sessions(1, 5)
+    assert first == third != second == b"-ERR during step 2\r\n"
+    (hit,) = srv.transcript.hits
+    assert hit.step == 2 and hit.describe().endswith("session 1, step 2")

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.checks import address, device, fault_evidence, pop3, smtp, smtp_message, split_replies, wirechecks
+from bench.checks import (
+    address,
+    device,
+    fault_evidence,
+    pop3,
+    smtp,
+    smtp_message,
+    split_replies,
+    timeouts,
+    wirechecks,
+)
 from bench.checks.context import CheckContext
 from bench.checks.verdict import Verdict
 from bench.workload.evidence import RunEvidence
@@ -28,7 +38,8 @@ CHECKS: dict[str, Check] = {
     "SMTP-MAIL-1": _both(smtp.smtp_mail_1, wirechecks.CHECKS["SMTP-MAIL-1"]),
     "SMTP-MAIL-2": smtp_message.smtp_mail_2,
     "SMTP-MAIL-3": wirechecks.CHECKS["SMTP-MAIL-3"],
-    "SMTP-CONN-1": _both(smtp.smtp_conn_1, wirechecks.CHECKS["SMTP-CONN-1"], address.source_address("SMTP-CONN-1", "smtp")),
+    "SMTP-CONN-1": _both(smtp.smtp_conn_1, wirechecks.CHECKS["SMTP-CONN-1"], address.source_address("SMTP-CONN-1", "smtp"),
+                         timeouts.stall_timeouts("SMTP-CONN-1")),
     "SMTP-EHLO-1": smtp.smtp_ehlo_1,
     "SMTP-EHLO-2": smtp.smtp_ehlo_2,
     "SMTP-AUTH-1": smtp.smtp_auth_1,
@@ -48,7 +59,7 @@ CHECKS: dict[str, Check] = {
     "POP-TRANS-4": _both(pop3.pop_trans_4, wirechecks.PARTS["POP-TRANS-4"]),
     "POP-TRANS-5": pop3.pop_trans_5,
     "POP-WIRE-3": split_replies.pop_wire_3,
-    "DEV-ROB-1": device.dev_rob_1,
+    "DEV-ROB-1": _both(device.dev_rob_1, timeouts.stall_timeouts("DEV-ROB-1")),
     "DEV-ROB-2": device.dev_rob_2,
 }
 

@@ -1,0 +1,78 @@
+"""A stall past the timeout judged by the device's declared timeouts: a NetX Duo-like
+device (reply_ms=10000, no timeout-arg) is not failed for waiting its 10 s, though
+the workload asked for 1.5 s; one honouring timeout_ms is held to it."""
+from __future__ import annotations
+
+import poplib
+import socket
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bench.agent.device import DeviceInfo, DeviceLimits, DeviceTimeouts, OpResult
+from bench.checks.context import CheckContext
+from bench.checks.timeouts import stall_timeouts
+from bench.checks.verdict import Outcome, Verdict
+from bench.servers.faults import FaultPlan, FaultRule
+from bench.servers.pop3 import Pop3Emulator
+from bench.servers.transcript import Transcript
+from bench.workload.evidence import RunEvidence, StepResult
+from bench.workload.model import Pop3Op, Pop3Open, Workload
+
+NETX = DeviceInfo("netx/6.4", "b", frozenset({"pop3"}), DeviceLimits(1500, 1460, 1440, 120, 1024, 5840, 1 << 20),
+                  "127.0.0.1", "", DeviceTimeouts(10_000, 10_000, 30_000))
+REF = replace(NETX, fw="ref/1", caps=frozenset({"pop3", "timeout-arg"}), timeouts=DeviceTimeouts(10_000, 10_000, 10_000))
+
+
+@pytest.fixture(scope="module")
+def stalled() -> Transcript:
+    """A real stall: the emulator stops answering RETR; poplib gives up and leaves."""
+    plan = FaultPlan([FaultRule("RETR", "stall", ms=300)])
+    with Pop3Emulator.from_spec({"u": ("pw", (b"Subject: a\r\n\r\nhi\r\n",))}, apop=False, faults=plan) as srv:
+        p = poplib.POP3("127.0.0.1", srv.port, timeout=0.2)
+        p.user("u")
+        p.pass_("pw")
+        with pytest.raises((TimeoutError, socket.timeout)):
+            p.retr(1)
+        p.close()
+        srv.wait_sessions(1, timeout=5)
+        return srv.transcript
+
+
+def judged(tmp_path: Path, transcript: Transcript, info: DeviceInfo, after_s: float, ok: bool = False) -> Verdict:
+    (hit,) = transcript.hits
+    t = hit.t
+    retr = OpResult("pop3.retr", {"n": "1"}, ok, {} if ok else {"code": "timeout", "stage": "retr"}, b"",
+                    t - 0.01, t + after_s)
+    opened = OpResult("pop3.open", {}, True, {"auth": "user"}, b"", t - 0.5, t - 0.1)
+    wl = Workload("stall", "", (Pop3Open("u", "pw"), Pop3Op("retr", 1, expect="err")), ("DEV-ROB-1",), timeout_ms=1500)
+    ev = RunEvidence(wl, tmp_path, info, 1500, steps=[StepResult(wl.steps[0], (opened,)), StepResult(wl.steps[1], (retr,))],
+                     pop3=transcript)
+    (v,) = stall_timeouts("DEV-ROB-1")(CheckContext(ev))
+    return v
+
+
+def test_a_device_with_compile_time_timeouts_is_judged_by_its_declared_reply_ms(tmp_path: Path, stalled) -> None:
+    v = judged(tmp_path, stalled, NETX, 10.2)
+    assert v.outcome is Outcome.PASS and "reply_ms 10000 ms" in v.summary
+    assert v.measurements[0].value == 10.2 and v.measurements[0].limit == 11.5
+    late = judged(tmp_path, stalled, NETX, 12.0)
+    assert late.outcome is Outcome.FAIL and "allow 11.50 s" in late.evidence[0].excerpt
+
+
+def test_a_device_honouring_timeout_ms_is_held_to_the_request_s(tmp_path: Path, stalled) -> None:
+    assert judged(tmp_path, stalled, REF, 1.6).outcome is Outcome.PASS
+    v = judged(tmp_path, stalled, REF, 4.0)  # it declared timeout-arg, then waited longer than asked
+    assert v.outcome is Outcome.FAIL and "timeout_ms 1500 ms" in v.evidence[0].excerpt
+
+
+def test_success_from_a_stalled_server_fails(tmp_path: Path, stalled) -> None:
+    v = judged(tmp_path, stalled, NETX, 0.5, ok=True)
+    assert v.outcome is Outcome.FAIL and "ok though the server stalled" in v.evidence[0].excerpt
+
+
+def test_no_stall_no_verdict(tmp_path: Path) -> None:
+    wl = Workload("clean", "", (), ("DEV-ROB-1",))
+    ev = RunEvidence(wl, tmp_path, NETX, 1500, pop3=Transcript("pop3"))
+    assert stall_timeouts("DEV-ROB-1")(CheckContext(ev)) == []

@@ -76,3 +76,30 @@ def test_no_stall_no_verdict(tmp_path: Path) -> None:
     wl = Workload("clean", "", (), ("DEV-ROB-1",))
     ev = RunEvidence(wl, tmp_path, NETX, 1500, pop3=Transcript("pop3"))
     assert stall_timeouts("DEV-ROB-1")(CheckContext(ev)) == []
+
+
+@pytest.mark.emulated
+def test_a_real_device_without_timeout_arg_waits_its_own_10_s(tmp_path: Path) -> None:
+    """The reference firmware declared as NetX Duo is (no timeout-arg, 10 s per reply): the
+    bench sends no timeout_ms, so the firmware uses its default 10 s; the server's stall
+    outlasts that, the bench waits for it, and DEV-ROB-1 passes on the declared figure."""
+    import sys
+
+    from bench.config import load_target
+    from bench.session import bench_session
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "acceptance"))
+    import workloads as wl
+
+    with bench_session(load_target("mps2-an385"), tmp_path) as session:
+        device = session.boot()
+        assert device.info is not None and device.info.timeout_arg
+        device.info = replace(device.info, caps=device.info.caps - {"timeout-arg"},
+                              timeouts=DeviceTimeouts(10_000, 10_000, 30_000))
+        workload = replace(wl.pop3_fault("stall", FaultRule("RETR", "stall"), Pop3Op("retr", 1)), criteria=("DEV-ROB-1",))
+        evidence, verdicts = session.run(workload, "stall")
+    assert all("timeout_ms" not in op.args for sr in evidence.steps for op in sr.ops)
+    (stall,) = [v for v in verdicts if v.subject == "pop3 stall at RETR"]
+    assert stall.outcome is Outcome.PASS and "reply_ms 10000 ms" in stall.summary, stall
+    assert 9.5 < stall.measurements[0].value <= 11.5
+    assert all(v.outcome is Outcome.PASS for v in verdicts), verdicts

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.agent.client import AgentClient, AgentLost, AgentTimeout, DeviceFault
 from bench.agent.codec import ProtocolViolation
-from bench.agent.device import Device, DeviceInfo
+from bench.agent.device import Device, DeviceInfo, MemoryStatus
 from bench.agent.uartlog import UartLog
 from bench.capture.annotate import annotate
 from bench.checks.catalogue import judge_run
@@ -26,7 +26,7 @@ from bench.workload.health import exhaustion
 from bench.workload.model import Workload
 from bench.workload.runner import TRANSPORT_ERRORS, WorkloadRunner
 
-
+CHECK_FRESH_S = 5.0  # a workload that ended this recently, healthy, stands for the health check
 BOOT_TIMEOUT_S = 15.0
 
 
@@ -51,6 +51,7 @@ class BenchSession:
     boots: list[BootRecord] = field(default_factory=list)
     uart: UartLog = field(default_factory=UartLog)
     reboot_reason: str = ""  # set after a workload with a fault: reboot before the next use
+    _last_check: tuple[float, MemoryStatus] | None = field(default=None, repr=False)  # (when, memory) of a healthy end
 
     def boot(self, reason: str = "session start") -> Device:
         """Flash and power the board, wait for its banner, ask ``hello``."""
@@ -119,17 +120,22 @@ class BenchSession:
             return self.boot(f"board gone ({pending})" if pending else "board gone")
         if pending:
             return self.boot(pending)
-        if not self.device.responsive():
-            return self.boot("device unresponsive")
-        short = self._resources_short()
+        last, self._last_check = self._last_check, None
+        if last is not None and time.monotonic() - last[0] < CHECK_FRESH_S:
+            memory = last[1]  # the workload that just ended saw it answer and read its memory
+        else:
+            if not self.device.responsive():
+                return self.boot("device unresponsive")
+            memory = None
+        short = self._resources_short(memory)
         if short:
             return self.boot(f"cannot use the network: {short}")
         return self.device
 
-    def _resources_short(self) -> str:
+    def _resources_short(self, memory: MemoryStatus | None = None) -> str:
         assert self.device is not None
         try:
-            return exhaustion(self.device.memory(), self.device.info)
+            return exhaustion(memory or self.device.memory(), self.device.info)
         except TRANSPORT_ERRORS as exc:
             return f"sys.info failed: {exc}"
 
@@ -146,6 +152,8 @@ class BenchSession:
         evidence = runner.run(workload, directory)
         if evidence.incidents:  # a fault or reboot left the device in a state no test chose
             self.reboot_reason = f"after {workload.name}: {evidence.incidents[0].describe()}"
+        elif evidence.healthy_after and evidence.memory_after is not None:
+            self._last_check = (time.monotonic(), evidence.memory_after)
         verdicts = judge_run(evidence)
         if evidence.pcap is not None and evidence.pcap.exists() and any(not v.passed for v in verdicts):
             evidence.annotated = annotate(evidence.pcap, verdicts)

@@ -405,7 +405,7 @@ def _test(t: TestView, shown: dict[str, float]) -> str:
         lims = "; ".join(f"{lim.value} octets ({escape(lim.source)})" for lim in plot.limits) or "none known"
         over = len(plot.over)
         conns = len({p.connection for p in plot.points})
-        out.append(f"<h3>{escape(name)} client segment payload sizes <span class=muted>({plot.total} data segments, "
+        out.append(f"<h3>{escape(name)} client segment payload sizes over time <span class=muted>({plot.total} data segments, "
                    f"{conns} connection{'s' if conns != 1 else ''})</span></h3><div class=legend>"
                    f'<span><span class="sw" style="background:#0969da"></span>within limit</span>'
                    f'<span><span class="sw" style="background:#cf222e"></span>above limit ({over})</span>'

@@ -1,7 +1,9 @@
-"""Client segment payload sizes against the allowed limit, as inline SVG.
+"""Client segment payload sizes over time against the allowed limit, as inline SVG.
 
 ``build_payload_plot`` gathers the points (one per client data segment, in
-frame order) and each connection's limit; ``render_payload_svg`` draws them.
+frame order) and each connection's limit; ``render_payload_svg`` draws them
+on the capture's time axis (ms since the first). Hand-drawn: a few thousand
+circles need no plotting library, and the page stays one self-contained file.
 """
 from __future__ import annotations
 
@@ -79,12 +81,14 @@ def render_payload_svg(plot: PayloadPlot, width: int = 960, height: int = 280) -
     ml, mr, mt, mb = 60, 20, 14, 44
     pw, ph = width - ml - mr, height - mt - mb
     n_max = max((p.n for p in plot.points), default=1)
+    t0 = min((p.t for p in plot.points), default=0.0)
+    span = max(max((p.t for p in plot.points), default=0.0) - t0, 1e-3)
     top = max([p.size for p in plot.points] + [lim.value for lim in plot.limits] + [1])
     ystep = _nice_step(top * 1.1)
     ymax = math.ceil(top * 1.1 / ystep) * ystep
 
-    def x(n: float) -> float:
-        return ml + (n - 0.5) / n_max * pw
+    def x(t: float) -> float:  # 2 % margin each side
+        return ml + (0.02 + 0.96 * (t - t0) / span) * pw
 
     def y(v: float) -> float:
         return mt + ph - v / ymax * ph
@@ -98,11 +102,13 @@ def render_payload_svg(plot: PayloadPlot, width: int = 960, height: int = 280) -
         out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
                    f'<text x="{ml - 6}" y="{yy + 4:.1f}" class="tick" text-anchor="end">{v:g}</text>')
         v += ystep
-    xstep = max(1, int(_nice_step(n_max, 10)))
-    for n in range(xstep, n_max + 1, xstep) if n_max > 1 else [1]:
-        out.append(f'<text x="{x(n):.1f}" y="{mt + ph + 16}" class="tick" text-anchor="middle">{n}</text>')
+    xstep = _nice_step(span * 1000, 10)
+    k = 0.0
+    while k <= span * 1000 + 1e-9:
+        out.append(f'<text x="{x(t0 + k / 1000):.1f}" y="{mt + ph + 16}" class="tick" text-anchor="middle">{k:g}</text>')
+        k += xstep
     out.append(f'<text x="{ml + pw / 2}" y="{height - 6}" class="axis" text-anchor="middle">'
-               'client data segment (in capture order)</text>')
+               'ms since the first client data segment</text>')
     out.append(f'<text x="14" y="{mt + ph / 2}" class="axis" text-anchor="middle" '
                f'transform="rotate(-90 14 {mt + ph / 2})">payload (octets)</text>')
     # the limit: a step line, one run per stretch of points sharing a limit
@@ -112,7 +118,7 @@ def render_payload_svg(plot: PayloadPlot, width: int = 960, height: int = 280) -
             lim = run[0].limit
             if lim is not None:
                 yy = y(lim.value)
-                out.append(f'<line x1="{x(run[0].n - 0.5):.1f}" x2="{x(run[-1].n + 0.5):.1f}" y1="{yy:.1f}" '
+                out.append(f'<line x1="{x(run[0].t) - 4:.1f}" x2="{x(run[-1].t) + 4:.1f}" y1="{yy:.1f}" '
                            f'y2="{yy:.1f}" class="limit" data-limit="{lim.value}">'
                            f'<title>limit {lim.value} octets ({escape(lim.source)})</title></line>')
             run = []
@@ -124,12 +130,12 @@ def render_payload_svg(plot: PayloadPlot, width: int = 960, height: int = 280) -
         if p.retransmission:
             cls += " retrans"
         allowed = f"limit {p.limit.value} ({p.limit.source})" if p.limit else "no limit known"
-        tip = (f"frame {p.packet}: {p.size} octets{' ABOVE ' if p.over else ', '}{allowed}"
+        tip = (f"frame {p.packet} at {(p.t - t0) * 1000:.1f} ms: {p.size} octets{' ABOVE ' if p.over else ', '}{allowed}"
                f"{', retransmission' if p.retransmission else ''}; {p.connection}")
-        out.append(f'<circle cx="{x(p.n):.1f}" cy="{y(p.size):.1f}" r="{r}" class="{cls}" '
+        out.append(f'<circle cx="{x(p.t):.1f}" cy="{y(p.size):.1f}" r="{r}" class="{cls}" '
                    f'data-packet="{p.packet}" data-size="{p.size}"><title>{escape(tip)}</title></circle>')
     for p in plot.over[:MAX_LABELS]:  # name the offenders: frame number and size
-        out.append(f'<text x="{x(p.n) + r + 3:.1f}" y="{y(p.size) + 4:.1f}" class="over-label">'
+        out.append(f'<text x="{x(p.t) + r + 3:.1f}" y="{y(p.size) + 4:.1f}" class="over-label">'
                    f"#{p.packet}: {p.size}</text>")
     out.append("</svg>")
     return "".join(out)

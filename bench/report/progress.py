@@ -13,6 +13,7 @@ import os
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
@@ -44,7 +45,8 @@ class SuiteProgress:
         self._progress.refresh()
 
     def running(self, nodeid: str) -> None:
-        self._progress.update(self._task, description=nodeid.split("::", 1)[-1][:60])
+        # escaped: "test_auth[plain]" is a test id, not rich markup
+        self._progress.update(self._task, description=escape(nodeid.split("::", 1)[-1][:60]))
         self._progress.refresh()
 
     def finished(self) -> None:

@@ -140,3 +140,13 @@ def test_sequence_of_a_connection_marks_cited_frames(tmp_path: Path) -> None:
     assert [e.label.split(" (")[0] for e in events if e.kind == "data"][:2] == ["+OK POP3 ready <1.2@bench>", "USER alice"]
     svg = render_sequence_svg(events, conn.subject)
     assert f'class="arrow data cited" data-frame="{run.big_frame}" data-client="1"' in svg
+
+
+def test_segment_sizes_on_a_time_axis() -> None:
+    lim = Limit(120, "declared pop3_payload")
+    pts = [PlotPoint(1, 4, 10.0, 100, lim, False, "c1"), PlotPoint(2, 6, 10.01, 100, lim, False, "c1"),
+           PlotPoint(3, 9, 10.5, 130, lim, False, "c1")]
+    svg = render_payload_svg(PayloadPlot(pts, 3))
+    cx = [float(v) for v in re.findall(r'<circle cx="([\d.]+)"', svg)]
+    assert (cx[2] - cx[1]) > 10 * (cx[1] - cx[0]) > 0  # 490 ms versus 10 ms apart
+    assert "ms since the first client data segment" in svg

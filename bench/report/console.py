@@ -29,6 +29,10 @@ def render_summary(record: RunRecord) -> list[str]:
         for nodeid, v in sorted(bad, key=lambda r: not r[1].is_root):
             follows = f" (follows from {v.follows}: {v.follows_reason})" if v.follows else ""
             lines.append(f"{'':12} - {nodeid.split('::')[-1]}: {v.summary}{follows}")
+    unjudged = [t for t in record.tests if t.outcome == "skipped" and not t.verdicts]
+    if unjudged:  # a workload the device could not run (an optional verb it does not declare)
+        lines.append(f"not judged on this device ({len(unjudged)} tests):")
+        lines += [f"  {t.nodeid.split('::')[-1]}: {t.error.removeprefix('Skipped: ')}" for t in unjudged]
     waivers = record.waiver_status()
     if waivers:  # apart from the table: a waived criterion is not a pass
         waived = sum(v.outcome is Outcome.WAIVED for t in record.tests for v in t.verdicts)

@@ -146,6 +146,12 @@ def test_console_shows_waived_criteria_apart(tmp_path: Path) -> None:
     assert any(ln.strip().startswith("NO LONGER NEEDED") and "POP-AUTH-1" in ln for ln in lines)
     assert [w["status"] for w in record.to_dict()["waivers"]] == ["needed", "no longer needed"]
 
+    skipped = Record("t::test_rset_undoes_dele", outcome="skipped",
+                     error="Skipped: workload pop3-dele-rset needs pop3.noop, pop3.rset, which device netx does not declare")
+    record.tests.append(skipped)
+    assert "  test_rset_undoes_dele: workload pop3-dele-rset needs pop3.noop, pop3.rset, which device netx does not declare" \
+        in render_summary(record)
+
 
 def test_the_netxduo_example_waives_each_measured_deviation_at_its_source_line() -> None:
     cfg = load_target("netxduo-example")

@@ -16,14 +16,14 @@ is not used: only the packets decide.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.capture.dialogue import Dialogue, Reply, pop3_dialogue, smtp_dialogue
+from bench.capture.dialogue import Dialogue, Reply, pop3_dialogue, smtp_dialogue, smtp_spill
 from bench.capture.tcpflow import Close, Connection
 from bench.checks.packets import packet_evidence, show
-from bench.checks.verdict import Evidence, Measurement, Verdict, judge
+from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, judge
 
 if TYPE_CHECKING:  # wire.py imports this module
     from bench.checks.wire import WireLimits
@@ -76,6 +76,18 @@ def closing(conn: Connection, protocol: str) -> Closing:
     c = Closing(first, conn.close_of("client"), server, final, bool(quits), dropped)
     conn.cache[f"closing-{protocol}"] = c
     return c
+
+
+def close_cascade(conn: Connection, protocol: str) -> str:
+    """Why the closing order cannot be judged on its own here ("" when it can): after a body
+    line '.' sent unstuffed ended DATA, the server's replies answer body lines, not commands."""
+    if protocol != "smtp":
+        return ""
+    spill = smtp_spill(smtp_dialogue(conn))
+    if spill is None:
+        return ""
+    return (f"the server took the '.' line before packet {conn.c2s.packet_at(spill[2].end - 1)} "
+            "as the end of DATA: the replies after it answer body lines, so the client's QUIT met another reply")
 
 
 def close_failures(conn: Connection, protocol: str, artifact: Path | None
@@ -164,9 +176,10 @@ def _closing_check(criterion: str, protocol: str) -> Callable[..., list[Verdict]
             if protocol == "pop3" and not closing(conn, protocol).quit_sent:
                 continue  # POP-TRANS-4 judges the close after QUIT; other POP3 closes are POP-TRANS-5's
             failures, support, ms = close_failures(conn, protocol, artifact)
-            out.append(judge(criterion, failures, ok="the client closed with its own FIN after the final reply",
-                             bad="the client did not close the connection itself after the final reply",
-                             measurements=ms, support=tuple(support), subject=conn.subject))
+            out.append(cascaded(judge(criterion, failures, ok="the client closed with its own FIN after the final reply",
+                                      bad="the client did not close the connection itself after the final reply",
+                                      measurements=ms, support=tuple(support), subject=conn.subject),
+                                close_cascade(conn, protocol)))
         return out
 
     check.__name__ = f"closing_{criterion}"
@@ -178,3 +191,12 @@ CLOSING_CHECKS: dict[str, Callable[..., list[Verdict]]] = {
     "SMTP-ERR-1": _closing_check("SMTP-ERR-1", "smtp"),
     "POP-TRANS-4": _closing_check("POP-TRANS-4", "pop3"),
 }
+
+
+def cascaded(verdict: Verdict, reason: str, root: str = "SMTP-MAIL-2") -> Verdict:
+    """A failed verdict whose only failures are the closing order's, on a connection where
+    that order follows from ``root`` (``reason`` non-empty): INCONCLUSIVE, following from it."""
+    if not reason or verdict.outcome is not Outcome.FAIL:
+        return verdict
+    return replace(verdict, outcome=Outcome.INCONCLUSIVE, follows=root, follows_reason=reason,
+                   summary=f"closing order not judged on its own: {verdict.summary}")

@@ -28,6 +28,12 @@ class CheckContext:
         port = self.run.server_ports.get(protocol)
         return [c for c in self.connections if c.server[1] == port]
 
+    def connection_of(self, protocol: str, index: int) -> Any:
+        """The capture's ``index``-th connection to the ``protocol`` server (the session's, by
+        order), or None without a capture or past its end."""
+        conns = self.connections_to(protocol)
+        return conns[index] if 0 <= index < len(conns) else None
+
     def sessions(self, protocol: str) -> list[Session]:
         transcript = getattr(self.run, protocol)
         return [] if transcript is None else list(transcript.sessions)

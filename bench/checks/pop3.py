@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bench.capture.dialogue import pop3_dialogue
 from bench.capture.tcpflow import StreamLine
+from bench.checks.closing import close_failures
 from bench.checks.context import CheckContext, server_reply
 from bench.checks.device import expectation_failures, op_evidence
 from bench.checks.octets import octet_diff
@@ -290,8 +291,12 @@ def pop_trans_5(ctx: CheckContext) -> list[Verdict]:
         errs = [i for i, sr in enumerate(steps) if sr.step.expect == "err"]
         if errs and errs[-1] + 1 < len(steps):
             after = steps[errs[-1] + 1 :]
-            if not any(sr.final.ok for sr in after) and run.session.closed_by is None:
-                failures.append(Evidence("transcript", f"session {run.session.id}", "session neither usable nor closed after -ERR"))
+            conn = ctx.connection_of("pop3", run.index)
+            if not any(sr.final.ok for sr in after):  # not usable: it must be closed cleanly, by the client
+                if conn is not None:
+                    failures += close_failures(conn, "pop3", ctx.run.pcap)[0]
+                elif run.session.ended is None:
+                    failures.append(Evidence("transcript", f"session {run.session.id}", "session neither usable nor closed after -ERR"))
         return failures, [op_evidence(ctx, sr.final) for sr in steps], []
 
     return _each("POP-TRANS-5", ctx, one, "-ERR reported; session usable or closed cleanly", "-ERR mishandled")

@@ -3,6 +3,7 @@ reassembled client stream (REQUIREMENTS.md, "SMTP client")."""
 from __future__ import annotations
 
 from bench.capture.dialogue import smtp_dialogue
+from bench.checks.closing import close_failures
 from bench.checks.context import CheckContext, server_reply
 from bench.checks.split_replies import reply_shape
 from bench.checks.verdict import Evidence, Measurement, Verdict, inconclusive, judge
@@ -58,7 +59,9 @@ def smtp_mail_1(ctx: CheckContext) -> list[Verdict]:
             want = wanted.get(_verb(ln))
             if want is not None and not _same_command(ln.data, *want):
                 failures.append(ctx.line_evidence("smtp", session, ln, f"expected {''.join(want)}"))
-        replies = [ln.data[:3] for ln in session.lines if ln.direction == "s>c"]
+        # reply codes at line starts of everything the server wrote: a reply split over writes is one reply
+        written = b"".join(ln.data for ln in session.lines if ln.direction == "s>c")
+        replies = [line[:3] for line in written.split(b"\n")]
         for code in (b"354", b"221"):
             if code not in replies:
                 failures.append(Evidence("transcript", f"session {session.id}", f"server never sent {code.decode()}"))
@@ -217,7 +220,10 @@ def smtp_auth_3(ctx: CheckContext) -> list[Verdict]:
             failures.append(op_evidence(ctx, op, "expected stage=auth"))
         for ln in _lines_with(session, "MAIL"):
             failures.append(ctx.line_evidence("smtp", session, ln, "MAIL sent after AUTH was refused"))
-        if session.closed_by is None:
+        conn = ctx.connection_of("smtp", ctx.sessions("smtp").index(session))
+        if conn is not None:  # closed: by the client, after the refusal (the capture decides)
+            failures += close_failures(conn, "smtp", ctx.run.pcap)[0]
+        elif session.ended is None:
             failures.append(Evidence("transcript", f"session {session.id}", "connection left open"))
         return failures, [op_evidence(ctx, op)]
 

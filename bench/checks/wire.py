@@ -25,7 +25,7 @@ from bench.capture.dialogue import (
 )
 from bench.capture.tcpflow import Connection, Segment, StreamLine, gc_paused, line_around
 from bench.checks.artefacts import artefact_evidence, artefact_verdict, over_mtu
-from bench.checks.closing import close_failures, error_path
+from bench.checks.closing import cascaded, close_cascade, close_failures, error_path
 from bench.checks.packets import packet_evidence
 from bench.checks.packets import show as _show
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, inconclusive, judge
@@ -418,15 +418,17 @@ def _smtp_conn_1(conn: Connection, limits: WireLimits, artifact: Path | None,
         failures.append(packet_evidence([conn.c2s.segments[0].index] if conn.c2s.segments else [],
                                         "no MAIL command on this connection", artifact))
     closed, closed_ok, close_ms = close_failures(conn, "smtp", artifact)
+    own = bool(failures)
     failures += closed
     allowed = 1
     measurements = (Measurement("MAIL commands", len(mails), allowed, "==" if require_mail else "<="), *close_ms)
     support = tuple(packet_evidence([m.first_packet], _show(m.body), artifact) for m in mails) + tuple(closed_ok)
-    return judge("SMTP-CONN-1", failures,
-                 ok=f"{len(mails)} mail on the connection to {conn.server[0]}:{conn.server[1]}, "
-                    "closed by the client after the final reply",
-                 bad="not one mail per connection, or the client did not close it after the final reply",
-                 measurements=measurements, support=support, subject=conn.subject)
+    verdict = judge("SMTP-CONN-1", failures,
+                    ok=f"{len(mails)} mail on the connection to {conn.server[0]}:{conn.server[1]}, "
+                       "closed by the client after the final reply",
+                    bad="not one mail per connection, or the client did not close it after the final reply",
+                    measurements=measurements, support=support, subject=conn.subject)
+    return verdict if own else cascaded(verdict, close_cascade(conn, "smtp"))
 
 
 def smtp_conn_1(conns: Connections, limits: WireLimits, artifact: Path | None = None, *,
@@ -447,12 +449,13 @@ def _smtp_mail_1(conn: Connection, limits: WireLimits, artifact: Path | None) ->
                 for tx in txs if len(tx.rcpts) != 1]
     most = max(len(tx.rcpts) for tx in txs)
     closed, closed_ok, close_ms = close_failures(conn, "smtp", artifact)
-    return judge("SMTP-MAIL-1", failures + closed, ok="exactly one RCPT per mail; the client closed after the 221",
-                 bad="not exactly one RCPT per mail" if failures else "the client did not close after the 221",
-                 measurements=(Measurement("RCPT commands per mail", most if failures else 1, 1, "=="), *close_ms),
-                 support=tuple(packet_evidence([r.first_packet for r in tx.rcpts], _show(tx.rcpts[0].body),
-                                               artifact) for tx in txs if tx.rcpts) + tuple(closed_ok),
-                 subject=conn.subject)
+    verdict = judge("SMTP-MAIL-1", failures + closed, ok="exactly one RCPT per mail; the client closed after the 221",
+                    bad="not exactly one RCPT per mail" if failures else "the client did not close after the 221",
+                    measurements=(Measurement("RCPT commands per mail", most if failures else 1, 1, "=="), *close_ms),
+                    support=tuple(packet_evidence([r.first_packet for r in tx.rcpts], _show(tx.rcpts[0].body),
+                                                  artifact) for tx in txs if tx.rcpts) + tuple(closed_ok),
+                    subject=conn.subject)
+    return verdict if failures else cascaded(verdict, close_cascade(conn, "smtp"))
 
 
 def smtp_mail_1(conns: Connections, limits: WireLimits, artifact: Path | None = None) -> list[Verdict]:

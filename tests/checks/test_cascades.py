@@ -95,3 +95,22 @@ def test_roots_are_explained_and_summarised_before_their_consequences(tmp_path: 
     assert lines[0].startswith("FAIL         SMTP-MAIL-2") and lines[2].startswith("INCONCLUSIVE SMTP-WIRE-1")
     assert "(follows from SMTP-MAIL-2" in lines[3] and lines[4].startswith("PASS         NET-WIRE-1")
     assert record.to_dict()["tests"][0]["verdicts"][0]["follows"] == "SMTP-MAIL-2"
+
+
+def test_closing_after_a_spill_follows_from_smtp_mail_2(tmp_path: Path) -> None:
+    """The device's QUIT meets the 500 for a body line and it closes; the real 221 comes after."""
+    t = Trace()
+    c = smtp_open(t)
+    smtp_to_data(c)
+    c.send("c", b"Subject: t\r\n\r\nbefore\r\n.\r\nafter the dot\r\n.\r\n")
+    c.send("s", b"250 queued\r\n")
+    c.send("c", b"QUIT\r\n", ack=False)
+    c.send("s", b"500 unknown command\r\n")
+    fin = c.packet("c", flags="FA")
+    c.send("s", b"500 unknown command\r\n221 bye\r\n", ack=False)
+    c.packet("s", flags="FA")
+    j = Judged(t, tmp_path / "wire.pcap", LIMITS)
+    for cid in ("SMTP-CONN-1", "SMTP-MAIL-1"):
+        v = j.one(cid)
+        assert v.outcome is Outcome.INCONCLUSIVE and v.follows == "SMTP-MAIL-2", v
+        assert fin in v.evidence[0].packets and "end of DATA" in v.follows_reason

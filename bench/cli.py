@@ -70,6 +70,10 @@ def _run(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if args.image:
         argv += ["--image", args.image]
+    if args.boards > 1:  # one pytest-xdist worker per board (bench.pytest_workers)
+        argv += ["-n", str(args.boards), "--dist", "worksteal"]
+    if args.pool:
+        argv += ["--pool", args.pool]
     for cid in args.criterion:
         argv += ["--criterion", cid]
     argv += args.pytest_args
@@ -204,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", help="firmware image to flash instead of the target file's")
     p.add_argument("--run-dir", help="artifact directory (default captures/<run-id>)")
     p.add_argument("--junit", help="JUnit XML path (default <run-dir>/junit.xml)")
+    p.add_argument("--boards", type=int, default=1, metavar="N",
+                   help="run the suite across N boards of the target, one worker each (emulated: N QEMUs)")
+    p.add_argument("--pool", metavar="FILE",
+                   help="board pool file (id, target, probe, console, NIC): workers claim free boards from it")
     p.add_argument("--criterion", action="append", default=[], metavar="ID",
                    help="run only the tests that judge this catalogue criterion (repeatable; "
                         "an ID not in docs/REQUIREMENTS.md is an error)")

@@ -21,12 +21,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from bench.checks.verdict import Outcome, Verdict, roots_first
 from bench.config import TargetConfig, load_target, project_root
+from bench.pytest_workers import is_controller, is_worker, merge_worker, received_test, send_summary, send_test, worker_id
 from bench.report.store import (
     STATUS_BENCH_ERROR,
     STATUS_COMPLETE,
@@ -61,6 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-dir", default=None, help="where artifacts go (default: captures/<run-id>)")
     group.addoption("--criterion", action="append", default=[], metavar="ID",
                     help="run only the tests that judge this catalogue criterion (repeatable)")
+    group.addoption("--pool", default=None, metavar="FILE",
+                    help="board pool file: each worker claims a free board of the target from it")
     group.addoption("--bench-junit", default=None,
                     help="JUnit XML rewritten after every test (default: <run-dir>/junit.xml unless --junitxml)")
 
@@ -68,6 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from bench.config.catalogue import load_catalogue
 
+    if is_controller(config):
+        config.pluginmanager.register(_Controller(config), "mailbench-controller")
     config.addinivalue_line("markers", "criterion(*ids): catalogue criteria this test judges")
     for c in load_catalogue().criteria:  # each ID a marker of its own, for -m expressions
         config.addinivalue_line("markers", f"{c.id}: tests that judge {c.id} ({c.section})")
@@ -194,11 +199,8 @@ def _fail_run(config: pytest.Config, kind: str, message: str, code: int = 3) -> 
     pytest.exit("ending the run; the reason follows", returncode=code)
 
 
-@pytest.fixture(scope="session")
-def run_record(request: pytest.FixtureRequest, target_config: TargetConfig) -> RunRecord:
-    from bench import signals
-
-    pytestconfig = request.config
+def new_record(pytestconfig: pytest.Config, target_config: TargetConfig, planned: int) -> RunRecord:
+    """The run's record in its run dir, written once to prove the dir is writable; exit 2 if it is not."""
     given = pytestconfig.getoption("--run-dir")
     try:
         if given:
@@ -208,7 +210,7 @@ def run_record(request: pytest.FixtureRequest, target_config: TargetConfig) -> R
             run_dir = allocate_run_dir(project_root() / "captures", target_config.name)
         record = RunRecord(run_id=run_dir.name, target=target_config.name, directory=run_dir, started=time.time(),
                            waivers=target_config.waiver)
-        record.planned = len(request.session.items)
+        record.planned = planned
         from bench.report.identity import judged, properties
 
         image = pytestconfig.getoption("--image")
@@ -218,12 +220,21 @@ def run_record(request: pytest.FixtureRequest, target_config: TargetConfig) -> R
         junit = pytestconfig.getoption("--bench-junit")
         if junit or not pytestconfig.option.xmlpath:
             pytestconfig.stash[_JUNIT] = Path(junit) if junit else run_dir / "junit.xml"
-        record.write()  # proves the directory is writable before anything runs
-        _keep_room(run_dir)
+        if not is_worker(pytestconfig):  # a worker's results are written by the controller
+            record.write()  # proves the directory is writable before anything runs
+            _keep_room(run_dir)
     except OSError as exc:
         pytestconfig.stash.pop(_RECORD, None)
         where = Path(given) if given else project_root() / "captures"
         _fail_run(pytestconfig, "run-dir", f"cannot write the run directory {where}: {exc.strerror or exc}", 2)
+    return record
+
+
+@pytest.fixture(scope="session")
+def run_record(request: pytest.FixtureRequest, target_config: TargetConfig) -> RunRecord:
+    from bench import signals
+
+    record = new_record(request.config, target_config, len(request.session.items))
     signals.reset()
     signals.install()
     return record
@@ -248,30 +259,39 @@ def _junit_suite(config: pytest.Config, name: str | None, props: list[tuple[str,
 def bench_session_(pytestconfig: pytest.Config, target_config: TargetConfig, run_record: RunRecord) -> Iterator[BenchSession]:
     from bench.capture.sources import CaptureError
     from bench.capture.tap import TapError
+    from bench.pytest_workers import boards
     from bench.session import BootFailure, bench_session
     from bench.target.protocols import TargetError
 
     image = pytestconfig.getoption("--image")
-    try:
-        with bench_session(target_config, run_record.directory, Path(image) if image else None) as session:
-            try:
-                session.boot()
-            except BootFailure as exc:
-                run_record.boots = list(session.boots)
-                run_record.boot_failure = str(exc)  # the report's "never booted" banner
-                _fail_run(pytestconfig, "boot", str(exc))
-            run_record.device = session.device.info if session.device else None
-            if session.device and session.device.info:
-                info = session.device.info
-                _junit_suite(pytestconfig, None, [("device.fw", info.fw), ("device.board", info.board)])
-            try:
-                yield session
-            finally:
-                run_record.boots = list(session.boots)
-    except (TargetError, TapError, CaptureError) as exc:  # the target could not be opened (tap, QEMU, probe)
-        if not run_record.device:
-            run_record.boot_failure = str(exc).splitlines()[0]
-        _fail_run(pytestconfig, "target", str(exc).splitlines()[0])
+    for board in boards(pytestconfig, target_config, run_record.directory):
+        run_record.boards = [board.name]
+        try:
+            with bench_session(board.config, run_record.directory, Path(image) if image else None,
+                               board.name if board.several else "") as session:
+                try:
+                    session.boot()
+                except BootFailure as exc:
+                    run_record.boots = list(session.boots)
+                    if board.quarantine(str(exc)):  # a pool board: the next free one takes over
+                        continue
+                    run_record.boot_failure = str(exc)  # the report's "never booted" banner
+                    _fail_run(pytestconfig, "boot", str(exc))
+                run_record.device = session.device.info if session.device else None
+                if session.device and session.device.info:
+                    info = session.device.info
+                    _junit_suite(pytestconfig, None, [("device.fw", info.fw), ("device.board", info.board)])
+                try:
+                    yield session
+                finally:
+                    run_record.boots = list(session.boots)
+                return
+        except (TargetError, TapError, CaptureError) as exc:  # the target could not be opened (tap, QEMU, probe)
+            if board.quarantine(str(exc).splitlines()[0]):
+                continue
+            if not run_record.device:
+                run_record.boot_failure = str(exc).splitlines()[0]
+            _fail_run(pytestconfig, "target", str(exc).splitlines()[0])
 
 
 @pytest.fixture
@@ -372,6 +392,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif report.when == "teardown" and report.failed and test.outcome == "passed":
         test.outcome, test.error = "error", str(report.longrepr)[-2000:]
     record = item.config.stash.get(_RECORD, None)
+    if report.when == "teardown" and is_worker(item.config):
+        send_test(report, test)  # the controller records and writes it
     if report.when == "teardown" and record is not None:  # pytest's --junitxml: system-out is the teardown's
         from bench.report.junit import attachments
 
@@ -415,6 +437,8 @@ def _persist(record: RunRecord) -> None:
     from bench.report.junit import write_junit
 
     junit = _session.config.stash.get(_JUNIT, None) if _session is not None else None
+    if _session is not None and is_worker(_session.config):
+        return
     try:
         try:
             record.write()
@@ -480,6 +504,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         record.status = STATUS_BENCH_ERROR
     else:
         record.status = STATUS_COMPLETE
+    if is_worker(session.config):  # the controller writes the run's files
+        send_summary(session.config, record, record.boards[0] if record.boards else "")
+        return
     _persist(record)
     (record.directory / RESERVE_NAME).unlink(missing_ok=True)
     try:
@@ -490,6 +517,38 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         record.report = None
         _notes.append(f"bench: no HTML report ({type(exc).__name__}: {exc})")
     session.exitstatus = exit_code(record, exitstatus)
+
+
+class _Controller:
+    """The xdist controller's side of a multi-board run (``bench.pytest_workers``)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from bench import signals
+
+        new_record(self.config, load_target(self.config.getoption("--target")), 0)
+        signals.reset()
+        signals.install()
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        record = self.config.stash.get(_RECORD, None)
+        if record is not None:
+            record.planned = max(record.planned, len(ids))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.config.stash.get(_RECORD, None)
+        test = received_test(report) if report.when == "teardown" else None
+        if record is not None and test is not None:
+            record.tests.append(test)
+            _persist(record)
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        record = self.config.stash.get(_RECORD, None)
+        if record is not None:
+            merge_worker(record, getattr(node, "workeroutput", {}))
 
 
 def exit_code(record: RunRecord, exitstatus: int) -> int:

@@ -161,11 +161,14 @@ class BenchSession:
 
 
 @contextlib.contextmanager
-def bench_session(config: TargetConfig, run_dir: Path, image: Path | None = None) -> Iterator[BenchSession]:
+def bench_session(config: TargetConfig, run_dir: Path, image: Path | None = None,
+                  board: str = "") -> Iterator[BenchSession]:
+    """``board`` names one of several boards sharing ``run_dir`` (its own board dir and UART log)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     session = BenchSession(config, run_dir, image or config.board.image)
-    session.uart.open_session(run_dir / "uart-session.log")
-    with open_target(config, run_dir / "board") as target:
+    suffix = f"-{board}" if board else ""
+    session.uart.open_session(run_dir / f"uart-session{suffix}.log")
+    with open_target(config, run_dir / f"board{suffix}") as target:
         session.target = target
         session.config = target.config  # the run's: in tap mode, the tap and addresses it got
         try:

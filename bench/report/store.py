@@ -86,6 +86,25 @@ def verdict_to_dict(v: Verdict, secrets: set[str] | frozenset[str] = frozenset()
     }
 
 
+def verdict_from_dict(d: dict[str, Any]) -> Verdict:
+    """The inverse of ``verdict_to_dict`` (a worker's verdicts reach the controller as data)."""
+    from dataclasses import fields
+
+    from bench.checks.verdict import Evidence, Measurement, Outcome
+
+    known = {f.name for f in fields(Verdict)}
+    extra = {k: v for k, v in d.items() if k in known and k not in
+             ("criterion", "outcome", "summary", "subject", "measurements", "evidence")}
+    return Verdict(
+        criterion=d["criterion"], outcome=Outcome(d["outcome"]), summary=d["summary"], subject=d.get("subject", ""),
+        measurements=tuple(Measurement(**m) for m in d.get("measurements", [])),
+        evidence=tuple(Evidence(source=e["source"], locator=e["locator"], excerpt=e["excerpt"],
+                                artifact=Path(e["artifact"]) if e.get("artifact") else None,
+                                packets=tuple(e.get("packets", ()))) for e in d.get("evidence", [])),
+        **extra,
+    )
+
+
 @dataclass
 class TestRecord:
     nodeid: str
@@ -118,6 +137,14 @@ class TestRecord:
                 "t_end": evidence.t_end,
             }
         )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TestRecord:
+        """A test as a worker wrote it (already redacted: the controller keeps no secrets)."""
+        return cls(nodeid=d["nodeid"], criteria=tuple(d.get("criteria", ())), outcome=d.get("outcome", "not run"),
+                   duration=float(d.get("duration", 0.0)), error=d.get("error", ""),
+                   verdicts=[verdict_from_dict(v) for v in d.get("verdicts", [])],
+                   artifacts=list(d.get("artifacts", [])))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,6 +179,7 @@ class RunRecord:
     #: set when the bench or the board failed (not the firmware's criteria):
     #: {"kind": "boot"|"disk"|"capture"|..., "message": one line, "test": nodeid or ""}
     bench_error: dict[str, str] | None = None
+    boards: list[str] = field(default_factory=list)  # the boards that ran the tests (one per worker)
 
     def waiver_status(self) -> list[Any]:
         """What this run made of each waiver (needed, no longer needed, ...)."""
@@ -174,6 +202,7 @@ class RunRecord:
             else {"fw": dev.fw, "board": dev.board, "caps": sorted(dev.caps), "limits": vars(dev.limits),
                   "timeouts": vars(dev.timeouts)},
             "boots": [vars(b) for b in self.boots],
+            "boards": self.boards,
             "status": self.status,
             "planned": self.planned,
             "interrupted": self.interrupted,

@@ -124,6 +124,9 @@ class Bench:
 
         if workload.family == 6 and not _host_ipv6():
             pytest.skip("this host has no IPv6 (::1 cannot be bound): IPv6 workloads skipped, IPv4 ones run")
+        if workload.family == 6 and not self.session.config.network.server_ip6:
+            pytest.skip(f"target {self.session.config.name} has no IPv6 server address ([network] server_ip6): "
+                        "IPv6 workloads skipped")
         if workload.criteria:
             pytest.fail(f"workload {workload.name!r} lists criteria of its own; declare them once, "
                         "in the test's @pytest.mark.criterion(...)", pytrace=False)

@@ -127,6 +127,6 @@ def merge_worker(record: Any, workeroutput: dict[str, Any]) -> None:
 
 
 def _device(d: dict[str, Any]) -> SimpleNamespace:
-    """What the record reads of a DeviceInfo: fw, board, caps, limits."""
-    return SimpleNamespace(fw=d["fw"], board=d["board"], caps=set(d.get("caps", ())),
-                           limits=SimpleNamespace(**d.get("limits", {})))
+    """What the record reads of a DeviceInfo, as written to verdicts.json (tables as attributes)."""
+    return SimpleNamespace(**{k: SimpleNamespace(**v) if isinstance(v, dict) else set(v) if k == "caps" else v
+                              for k, v in d.items()})

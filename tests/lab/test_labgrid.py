@@ -148,12 +148,13 @@ def _bench_run(target: Path, run_dir: Path, *pytest_args: str) -> subprocess.Com
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
 
 
-SUBSET = "test_one_mail_with_dotted_body and 4 or test_auth and login or test_apop_session and 4"
+SUBSET = ("tests/acceptance/test_smtp.py::test_one_mail_with_dotted_body[4]", "tests/acceptance/test_smtp.py::test_auth[login]",
+          "tests/acceptance/test_pop3.py::test_apop_session[4]")
 
 
 def test_bench_reserves_runs_and_gives_the_place_back(lab: Lab, tmp_path: Path) -> None:
     t0 = time.monotonic()
-    r = _bench_run(lab.target_file(), tmp_path / "run", "-k", SUBSET)
+    r = _bench_run(lab.target_file(), tmp_path / "run", *SUBSET)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert "3 passed" in r.stdout, r.stdout[-2000:]
     log = (tmp_path / "run" / "board" / "labgrid.log").read_text() if (tmp_path / "run" / "board").exists() \
@@ -173,7 +174,7 @@ def test_a_second_bench_waits_then_fails_clearly_while_the_place_is_held(lab: La
     lab.client("-p", f"+{token}", "acquire")
     try:
         t0 = time.monotonic()
-        r = _bench_run(lab.target_file(wait_s=3), tmp_path / "run", "-k", "test_auth and login")
+        r = _bench_run(lab.target_file(wait_s=3), tmp_path / "run", SUBSET[1])
         took = time.monotonic() - t0
         out = r.stdout + r.stderr
         assert r.returncode != 0 and "came free in 3 s" in out, out[-3000:]

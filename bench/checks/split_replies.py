@@ -188,14 +188,17 @@ def _judge_session(ctx: CheckContext, open_sr: StepResult, ops: list[StepResult]
     if j.failures:
         return Verdict(CRITERION, Outcome.FAIL, "a reply split across segments was parsed differently "
                        "from the whole reply", tuple(j.failures), measurements, conn.subject)
+    # the replies of each kind never split, as they travelled: what shows the fault did not happen
+    whole = tuple(packet_evidence(s.packets, s.describe(), ctx.run.pcap)
+                  for s in (next(x for x in shapes if x.kind == kind) for kind in unsplit))
     if not split:
         return Verdict(CRITERION, Outcome.INCONCLUSIVE,
                        "no reply was split across segments on the wire (the fault plan did not happen, "
-                       "or TCP coalesced its writes)", support, measurements, conn.subject)
+                       "or TCP coalesced its writes)", whole, measurements, conn.subject)
     if unsplit:
         return Verdict(CRITERION, Outcome.INCONCLUSIVE,
                        f"never split on the wire: {', '.join(unsplit)} reply; nothing shows it parsed split",
-                       support, measurements, conn.subject)
+                       whole + support, measurements, conn.subject)
     return Verdict(CRITERION, Outcome.PASS,
                    f"{len(split)} replies split across segments ({', '.join(present)}) gave the results "
                    "of the whole replies", support, measurements, conn.subject)

@@ -76,6 +76,8 @@ def test_a_multiline_body_parsed_wrong_when_split_fails(tmp_path: Path) -> None:
 def test_replies_never_split_on_the_wire_are_inconclusive(tmp_path: Path) -> None:
     v = _judge(tmp_path, seg=1460)
     assert v.outcome is Outcome.INCONCLUSIVE and "no reply was split" in v.summary
+    assert [e.excerpt.split(" reply")[0] for e in v.evidence] == ["greeting", "single-line", "multi-line"]
+    assert all(len(e.packets) == 1 and "in one segment" in e.excerpt for e in v.evidence)
 
 
 def test_a_kind_never_split_is_inconclusive(tmp_path: Path) -> None:

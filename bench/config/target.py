@@ -42,7 +42,7 @@ StrList = tuple[str, ...]
 
 
 class BoardConfig(Section):
-    driver: Literal["qemu", "pyocd", "gdb"]
+    driver: Literal["qemu", "pyocd", "gdb", "native"]
     image: Path = Field(strict=False)  # relative paths are resolved against the project root
     machine: str = ""  # qemu
     cpu: str = ""  # qemu
@@ -77,7 +77,7 @@ class BoardConfig(Section):
 
 
 class ConsoleConfig(Section):
-    driver: Literal["qemu-serial", "serial"]
+    driver: Literal["qemu-serial", "serial", "pty"]
     port: str = ""  # serial: device path or pyserial URL
     baudrate: int = Field(default=115200, gt=0)
 
@@ -111,7 +111,7 @@ def _address(v: str | None, version: int) -> str | None:
 
 
 class NetworkConfig(Section):
-    mode: Literal["user", "tap", "nic"]
+    mode: Literal["user", "tap", "nic", "veth"]
     device_ip: str
     server_ip: str  # the address the device dials to reach the host's servers
     server_ip6: str | None = None

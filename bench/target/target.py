@@ -86,6 +86,18 @@ def open_target(config: TargetConfig, workdir: Path) -> Iterator[Target]:
                 if tap is not None:
                     tap.stop()
                 qemu.stop()
+    elif config.board.driver == "native":  # a Linux process in a namespace the bench makes (targets/native)
+        from bench.target.native import NativeBoard, PtyConsole, VethLink
+
+        with VethLink.for_network(config.network) as link:
+            native = NativeBoard(config.name, link, workdir, config.console.baudrate)
+            ntap = _live_tap(config, link.host_if) if config.capture.source == "live" else None
+            try:
+                yield Target(config, native, PtyConsole(native), ntap)
+            finally:
+                if ntap is not None:
+                    ntap.stop()
+                native.power_off()
     elif config.board.driver in ("pyocd", "gdb"):
         from bench.target.serial_console import SerialConsole
 

@@ -38,7 +38,7 @@ def test_bad_target_file_is_exit_2_one_line_per_key(tmp_path) -> None:
                    .replace('mode = "user"', 'mode = "usr"\nprob = 1'))
     run = bench("run", "--target", str(bad))
     assert run.returncode == 2, run.stderr
-    assert run.stderr.splitlines() == [f"bench: {bad}: [network] mode: must be one of 'user', 'tap' or 'nic', not 'usr'",
+    assert run.stderr.splitlines() == [f"bench: {bad}: [network] mode: must be one of 'user', 'tap', 'nic' or 'veth', not 'usr'",
                                        f"bench: {bad}: [network] prob: unknown key"]
     assert not list(tmp_path.glob("*/verdicts.json"))
 def test_every_command_and_option_has_help_without_markup() -> None:

@@ -29,7 +29,7 @@ def test_unknown_target_lists_known_ones() -> None:
     "text,message",
     [
         ("name='x'\n", r"\[board\]: missing section"),
-        ("[board]\ndriver='jtagulator'\nimage='x'\n", r"\[board\] driver: must be one of 'qemu', 'pyocd' or 'gdb', not 'jtagulator'"),
+        ("[board]\ndriver='jtagulator'\nimage='x'\n", r"\[board\] driver: must be one of 'qemu', 'pyocd', 'gdb' or 'native', not 'jtagulator'"),
         ("[board]\ndriver='qemu'\nimage='x'\n", r"\[board\] machine: a qemu board needs 'machine'"),
         ("[board]\ndriver='pyocd'\nimage='x'\n", r"\[board\] pyocd_target: a pyocd board needs"),
         ("[board\n", "x.toml"),
@@ -73,11 +73,11 @@ _NET = "[network]\nmode='user'\ndevice_ip='10.0.2.15'\nserver_ip='10.0.2.2'\n"
 @pytest.mark.parametrize(
     "edit,line",
     [
-        (("mode='user'", "mode='usr'"), "[network] mode: must be one of 'user', 'tap' or 'nic', not 'usr'"),
+        (("mode='user'", "mode='usr'"), "[network] mode: must be one of 'user', 'tap', 'nic' or 'veth', not 'usr'"),
         (("", "[capture]\nsource='tcpdumpx'\n"),
          "[capture] source: must be one of 'filter-dump', 'live' or 'none', not 'tcpdumpx'"),
-        (("driver='qemu'", "driver='qemux'"), "[board] driver: must be one of 'qemu', 'pyocd' or 'gdb', not 'qemux'"),
-        (("driver='qemu-serial'", "driver='tty'"), "[console] driver: must be one of 'qemu-serial' or 'serial'"),
+        (("driver='qemu'", "driver='qemux'"), "[board] driver: must be one of 'qemu', 'pyocd', 'gdb' or 'native', not 'qemux'"),
+        (("driver='qemu-serial'", "driver='tty'"), "[console] driver: must be one of 'qemu-serial', 'serial' or 'pty'"),
         (("image='x'", "image='x'\nextra_args='-s'"), "[board] extra_args: must be a list of strings, not str '-s'"),
         (("image='x'", "image='x'\nextra_args=['-s', 1]"), "[board] extra_args[1]: must be a string, not int 1"),
         (("image='x'", "image='x'\nprob='cafe'"), "[board] prob: unknown key"),
@@ -116,7 +116,7 @@ def test_every_problem_of_a_file_is_reported_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_target(path)
     assert str(exc.value).splitlines() == [f"{path}: [board] prob: unknown key",
-                                           f"{path}: [network] mode: must be one of 'user', 'tap' or 'nic', not 'usr'"]
+                                           f"{path}: [network] mode: must be one of 'user', 'tap', 'nic' or 'veth', not 'usr'"]
 
 
 def test_extra_args_stay_whole_words(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@
 #include "../fw_limits.h"
 #include "../net/pop3_client.h"
 #include "../net/smtp_client.h"
+#include "../proto/agent_bridge.h"
 #include "../sdk/agent_mail.h"
 #include "lwip/ip_addr.h"
 #include <string.h>
@@ -72,15 +73,6 @@ static uint8_t smtp_body[SMTP_BODY_MAX];
 static ip_addr_t smtp_addr;
 static smtp_config_t smtp_cfg;
 
-static const smtp_auth_t auth_of[] = {SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN};
-static const smtp_prio_t prio_of[] = {SMTP_PRIO_NORMAL, SMTP_PRIO_HIGH, SMTP_PRIO_LOW};
-
-static const char *s_check(const agent_smtp_config_t *c)
-{
-    smtp_config_t cfg = {c->user, c->pass, c->from, c->domain, auth_of[c->auth]};
-    return smtp_config_check(&cfg) ? "a command line would exceed 512 octets" : NULL;
-}
-
 static void smtp_done(void *arg, const smtp_result_t *r, size_t octets)
 {
     (void)arg;
@@ -92,9 +84,9 @@ static void s_send(const agent_smtp_mail_t *m)
 {
     const agent_smtp_config_t *c = m->cfg;
     ipaddr_aton(c->host, &smtp_addr);
-    smtp_cfg = (smtp_config_t){c->user, c->pass, c->from, c->domain, auth_of[c->auth]};
+    smtp_cfg = smtp_config_of(c);
     switch (smtp_client_mail_send(&smtp, &smtp_addr, c->port, c->timeout_ms, &smtp_cfg, m->to,
-                                  m->subject, m->subject_len, prio_of[m->prio], m->body,
+                                  m->subject, m->subject_len, smtp_prio_of(m->prio), m->body,
                                   m->body_len, smtp_done, NULL)) {
     case SMTP_START_OK: break;
     case SMTP_START_TOOLONG: agent_mail_err("toolong", NULL, NULL, "a line would exceed its limit"); break;
@@ -116,7 +108,7 @@ static int host_ok(const char *host)
 static const agent_mail_port_t mail_port = {
     .pop3_open = p_open, .pop3_stat = p_stat, .pop3_list = p_list, .pop3_retr = p_retr,
     .pop3_quit = p_quit, .smtp_send = s_send, .pop3_dele = p_dele, .pop3_rset = p_rset,
-    .pop3_noop = p_noop, .pop3_abort = p_abort, .host_ok = host_ok, .smtp_check = s_check,
+    .pop3_noop = p_noop, .pop3_abort = p_abort, .host_ok = host_ok, .smtp_check = smtp_agent_check,
     .body = smtp_body, .body_max = SMTP_BODY_MAX, .subject_max = SMTP_TEXT_MAX,
 };
 

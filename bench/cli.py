@@ -77,7 +77,14 @@ def _run(args: argparse.Namespace) -> int:
     for cid in args.criterion:
         argv += ["--criterion", cid]
     argv += args.pytest_args
+    from bench import pytest_plugin, signals
+
+    pytest_plugin.final_exit_code = None
     rc = int(pytest.main(argv))
+    if pytest_plugin.final_exit_code is not None:  # the run got as far as its record: the bench's own code
+        return pytest_plugin.final_exit_code
+    if rc == pytest.ExitCode.INTERRUPTED:  # before the run started (collection)
+        return 128 + (signals.received() or 2)
     return {int(pytest.ExitCode.USAGE_ERROR): 2, int(pytest.ExitCode.NO_TESTS_COLLECTED): 2}.get(rc, rc)
 
 

@@ -13,7 +13,6 @@ keeps the tests that judge it, and ``bench.check`` judges the workload by them.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import functools
 import os
 import sys
@@ -36,6 +35,7 @@ from bench.report.store import (
     TestRecord,
     allocate_run_dir,
 )
+from bench.run_end import bench_error_of, exit_code, keep_room, persist, release_room
 
 if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its imports light
     from bench.agent.device import Device
@@ -51,7 +51,7 @@ _current: TestRecord | None = None  # the running test
 _session: pytest.Session | None = None
 _JUNIT = pytest.StashKey[Path]()  # the JUnit XML rewritten after every test (absent: pytest's --junitxml)
 _notes: list[str] = []  # lines for the end of the output
-_DISK_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EIO)
+final_exit_code: int | None = None  # the bench's exit code of the last run in this process (bench run reads it)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -225,7 +225,7 @@ def new_record(pytestconfig: pytest.Config, target_config: TargetConfig, planned
             pytestconfig.stash[_JUNIT] = Path(junit) if junit else run_dir / "junit.xml"
         if not is_worker(pytestconfig):  # a worker's results are written by the controller
             record.write()  # proves the directory is writable before anything runs
-            _keep_room(run_dir)
+            keep_room(run_dir)
     except OSError as exc:
         pytestconfig.stash.pop(_RECORD, None)
         where = Path(given) if given else project_root() / "captures"
@@ -357,23 +357,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     _current = item.stash[_TEST] = TestRecord(nodeid=item.nodeid, criteria=criteria_of(item))
 
 
-def _bench_error(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, str] | None:
-    """(kind, one line) when a test failed for the bench's reason, not the firmware's."""
-    if excinfo is None:
-        return None
-    from bench.capture.sources import CaptureError
-    from bench.capture.tap import TapError
-    from bench.target.protocols import TargetError
-
-    exc = excinfo.value
-    if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
-        return "disk", f"cannot write {exc.filename or 'the run directory'}: {exc.strerror}"
-    for kind, types in (("capture", (CaptureError,)), ("tap", (TapError,)), ("target", (TargetError,))):
-        if isinstance(exc, types):
-            return kind, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return None
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
@@ -403,7 +386,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         files = attachments(test, record.directory)
         if files:  # GitLab and Jenkins link these from the test case
             report.sections.append(("Captured stdout bench", "".join(f"[[ATTACHMENT|{f}]]\n" for f in files)))
-    cause = _bench_error(call.excinfo) if report.failed else None
+    cause = bench_error_of(call.excinfo.value) if report.failed and call.excinfo else None
     if cause is not None and record is not None and record.bench_error is None:
         kind, message = cause
         record.bench_error = {"kind": kind, "message": message, "test": item.nodeid}
@@ -422,46 +405,14 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
     _persist(record)
 
 
-RESERVE_NAME = ".bench-reserve"
-RESERVE_BYTES = 512 << 10
-
-
-def _keep_room(run_dir: Path) -> None:
-    """Room for the last verdicts.json and junit.xml when the disk fills (removed when needed or at the end)."""
-    try:
-        with open(run_dir / RESERVE_NAME, "wb") as f:
-            os.posix_fallocate(f.fileno(), 0, RESERVE_BYTES)
-    except OSError:
-        (run_dir / RESERVE_NAME).unlink(missing_ok=True)  # not even that much room: go on without
-
-
 def _persist(record: RunRecord) -> None:
-    """verdicts.json and junit.xml, atomically; a full or read-only disk ends the run, keeping what was written."""
-    from bench.report.junit import write_junit
-
-    junit = _session.config.stash.get(_JUNIT, None) if _session is not None else None
-    if _session is not None and is_worker(_session.config):
+    """verdicts.json and junit.xml, atomically; a full or read-only disk ends the run (after this test)."""
+    if _session is not None and is_worker(_session.config):  # the controller writes the run's files
         return
-    try:
-        try:
-            record.write()
-            if junit is not None:
-                write_junit(record, junit)
-        except OSError as exc:
-            reserve = record.directory / RESERVE_NAME
-            if exc.errno != errno.ENOSPC or not reserve.exists():
-                raise
-            reserve.unlink()  # the disk is full: the room kept at the start takes the verdicts
-            record.write()
-            if junit is not None:
-                write_junit(record, junit)
-            raise
-    except OSError as exc:
-        message = f"cannot write {exc.filename or record.directory}: {exc.strerror or exc}"
-        if record.bench_error is None:
-            record.bench_error = {"kind": "disk", "message": message, "test": ""}
-        if _session is not None and not _session.shouldstop:
-            _session.shouldstop = f"bench: {message}"
+    junit = _session.config.stash.get(_JUNIT, None) if _session is not None else None
+    message = persist(record, junit)
+    if message and _session is not None and not _session.shouldstop:
+        _session.shouldstop = f"bench: {message}"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -481,7 +432,7 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[object]:
 
 @pytest.hookimpl(trylast=True)  # after the fixtures' teardown: boots recorded, QEMU stopped, taps removed
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    global _progress, _current
+    global _progress, _current, final_exit_code
     from bench import signals
 
     if _progress is not None:
@@ -511,7 +462,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         send_summary(session.config, record, record.boards[0] if record.boards else "")
         return
     _persist(record)
-    (record.directory / RESERVE_NAME).unlink(missing_ok=True)
+    release_room(record.directory)
     try:
         from bench.report.html import write_html_report
 
@@ -519,7 +470,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     except Exception as exc:  # noqa: BLE001 - the verdicts are kept; say why there is no HTML
         record.report = None
         _notes.append(f"bench: no HTML report ({type(exc).__name__}: {exc})")
-    session.exitstatus = exit_code(record, exitstatus)
+    session.exitstatus = final_exit_code = exit_code(record, exitstatus, signals.received())
 
 
 class _Controller:
@@ -552,24 +503,6 @@ class _Controller:
         record = self.config.stash.get(_RECORD, None)
         if record is not None:
             merge_worker(record, getattr(node, "workeroutput", {}))
-
-
-def exit_code(record: RunRecord, exitstatus: int) -> int:
-    """0 accepted, 1 rejected, 2 usage, 3 bench or board error, 128+N interrupted by signal N."""
-    from bench import signals
-
-    sig = signals.received()
-    if sig is not None:
-        return 128 + sig
-    if record.bench_error is not None:
-        return 2 if record.bench_error.get("kind") == "run-dir" else 3
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        return 130
-    if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
-        return 2
-    if any(t.outcome in ("failed", "error") for t in record.tests):
-        return 1
-    return 0 if exitstatus == pytest.ExitCode.OK else 3
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

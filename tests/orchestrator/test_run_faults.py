@@ -33,10 +33,47 @@ def _images(tmp: Path) -> dict[str, tuple[Path, str]]:
         out[name] = (tmp / f"{name}.elf", cause)
     # another board's build: it runs, faults at once, over and over
     out["wrong-board"] = (ROOT / "firmware_images" / "mps2-an386" / "firmware.elf", "'* fault kind=hardfault pc=0x")
+    # a program that prints two lines of its own on UART0 and spins: no agent, no banner
+    (tmp / "quiet.S").write_text(QUIET_S)
+    subprocess.run(["arm-none-eabi-gcc", "-nostdlib", "-mcpu=cortex-m3", "-mthumb", "-Wl,--section-start=.vectors=0",
+                    "-Wl,-Ttext=0x100", "-Wl,-e,reset", "-o", str(tmp / "quiet.elf"), str(tmp / "quiet.S")], check=True)
+    out["no-banner"] = (tmp / "quiet.elf", "no banner in 15 s; last UART output: 'still booting'")
     return out
 
 
-@pytest.mark.parametrize("image", ["empty", "garbage", "truncated", "wrong-board"])
+QUIET_S = """
+    .syntax unified
+    .cpu cortex-m3
+    .thumb
+    .section .vectors, "a"
+    .word 0x20010000
+    .word reset
+    .text
+    .thumb_func
+    .global reset
+reset:                       @ CMSDK UART0: enable TX, write each byte when not full, then spin
+    ldr r0, =0x40004000
+    movs r1, #1
+    str r1, [r0, #8]
+    adr r2, msg
+next:
+    ldrb r1, [r2], #1
+    cbz r1, done
+busy:
+    ldr r3, [r0, #4]
+    tst r3, #1
+    bne busy
+    str r1, [r0]
+    b next
+done:
+    b done
+    .align 2
+msg:
+    .asciz "garbled boot: no agent here\r\nstill booting"
+"""
+
+
+@pytest.mark.parametrize("image", ["empty", "garbage", "truncated", "wrong-board", "no-banner"])
 def test_a_board_that_never_boots_is_one_reason_once_and_exit_3(tmp_path: Path, image: str) -> None:
     path, cause = _images(tmp_path)[image]
     run = start(tmp_path / "run", "--image", str(path))

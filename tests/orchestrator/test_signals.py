@@ -89,7 +89,7 @@ def test_kill_9_of_the_bench_takes_qemu_and_the_tap_with_it_and_the_next_run_swe
         run.finish(30)
     finally:
         kill_quietly(run)
-    wait_gone(run.pid, timeout=5)  # PR_SET_PDEATHSIG: QEMU dies with the bench; the tap with its last fd
+    wait_gone(run.pid, timeout=10)  # PR_SET_PDEATHSIG: QEMU dies with the bench; the tap with its last fd
     data = run.verdicts()  # written after every test: intact, and holds what finished
     assert len(data["tests"]) >= 3 and data["status"] == "running"
     report = subprocess.run([sys.executable, "-m", "bench.cli", "report", str(run.run_dir)],

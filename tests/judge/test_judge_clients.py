@@ -18,6 +18,8 @@ dialogues, looked at first):
   passes. A poplib client that writes USER and PASS in one segment before
   reading (pipelining) fails POP-WIRE-1. (Two ``_putcmd`` calls in a row were not
   enough: the +OK to USER came back before the PASS segment left.)
+- Offloads (TSO/GSO) turned back on at the client: frames of tens of kilobytes in
+  the capture, NET-WIRE-1 and SMTP-MAIL-3 INCONCLUSIVE naming the offload.
 - Segment sizes: the largest client payload in SMTP-MAIL-3's measurement is the
   one scapy reads from the same pcap, within the MSS with offloads off.
 """
@@ -253,3 +255,25 @@ def test_pop3_clients_that_wait_for_each_reply_pass(lab: Lab, client: str):
     assert [t.split(b" ")[0].rstrip(b"\r\n") for _, t in lines] == expect
     assert len({p for p, _ in lines}) == len(lines)  # one command per segment
     assert outcomes(j) == dict.fromkeys(POP_CRITERIA, "pass")
+
+
+def test_offloads_left_on_make_size_verdicts_inconclusive(lab: Lab):
+    """TSO/GSO turned back on at the client's end: the host's capture holds frames of tens of
+    kilobytes that no wire carried; judge calls the size verdicts INCONCLUSIVE and names the offload."""
+    from bench.capture.offload import read_offloads
+
+    ethtool = need("ethtool")
+    on = lab.run([ethtool, "-K", lab.peer, "tso", "on", "gso", "on"])
+    assert on.returncode == 0, on.stderr
+    assert read_offloads(lab.host).honest  # the capture side stays off: the artefact comes from the sender
+    j, _ = smtp_session(lab, "smtplib-tso", smtplib_argv(lab, "host@bench.test", 200_000))
+    from bench.capture.tcpflow import read_connections
+
+    (conn,) = read_connections(Path(j.record.tests[0].artifacts[0]["pcap"]))
+    largest = max(s.payload_len for s in conn.c2s.segments)
+    assert largest > 1500  # a super-frame in the capture
+    got = outcomes(j)
+    assert got["NET-WIRE-1"] == got["SMTP-MAIL-3"] == "inconclusive"
+    (mail3,) = [v for v in j.verdicts if v.criterion == "SMTP-MAIL-3"]
+    assert "offload" in mail3.summary and "ethtool -K" in mail3.evidence[0].excerpt
+    assert got["SMTP-MAIL-1"] == "pass"  # the dialogue is still judged

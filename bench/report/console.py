@@ -38,8 +38,24 @@ def render_summary(record: RunRecord) -> list[str]:
         waived = sum(v.outcome is Outcome.WAIVED for t in record.tests for v in t.verdicts)
         lines.append(f"waivers ({len(waivers)} in the target file, {waived} verdicts waived, none counted as a pass):")
         lines += [f"  {s.line()}" for s in waivers]
+    lines += render_judged(record)
     lines.append(f"artifacts: {record.directory}")
     return lines
+
+
+def render_judged(record: RunRecord) -> list[str]:
+    """What the run judged (image, build, target file, catalogue), and a board that never booted."""
+    out = [f"THE BOARD NEVER BOOTED: {record.boot_failure.splitlines()[0]}"] if record.boot_failure else []
+    j = record.judged
+    image = j.get("image") or {}
+    if image:
+        manifest = image.get("manifest") or {}
+        build = (f" ({manifest['compiler']}, lwIP {manifest.get('lwip', '?')})" if manifest.get("compiler")
+                 else " (not in firmware_images/manifest.json)")
+        out.append(f"judged: {image.get('path')} sha256 {image.get('sha256', 'missing')}{build}; "
+                   f"target {j.get('target', {}).get('file', '?')}; catalogue version "
+                   f"{j.get('catalogue', {}).get('version', '?')}")
+    return out
 
 
 def render_timing(record: RunRecord) -> list[str]:

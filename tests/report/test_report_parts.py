@@ -150,3 +150,20 @@ def test_segment_sizes_on_a_time_axis() -> None:
     cx = [float(v) for v in re.findall(r'<circle cx="([\d.]+)"', svg)]
     assert (cx[2] - cx[1]) > 10 * (cx[1] - cx[0]) > 0  # 490 ms versus 10 ms apart
     assert "ms since the first client data segment" in svg
+
+
+def test_console_says_what_was_judged_and_a_failed_boot(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from synthetic import build_run
+
+    from bench.report.console import render_summary
+
+    run = build_run(tmp_path)
+    lines = render_summary(run.record)
+    judged = next(ln for ln in lines if ln.startswith("judged: "))
+    assert run.image_sha256 in judged and "targets/mps2-an385.toml" in judged and "catalogue version 3" in judged
+    assert not any("NEVER BOOTED" in ln for ln in lines)
+    run.record.boot_failure = "TimeoutError: no agent banner within 15 s\nmore"
+    assert render_summary(run.record)[-3] == "THE BOARD NEVER BOOTED: TimeoutError: no agent banner within 15 s"

@@ -132,7 +132,7 @@ def _first_screen(m: ReportModel) -> str:
         reasons = "".join(
             f'<li{" class=consequence" if v.verdict.follows else ""}>{"↳ " if v.verdict.follows else ""}'
             f'{_badge(v.verdict.outcome)} <a href="#{escape(v.anchor)}" class="cid">{escape(v.verdict.criterion)}'
-            f"</a> {escape(v.verdict.summary)}{_follows(v)}{_measured(v) if v.verdict.is_root else ''}</li>"
+            f"</a> {escape(v.verdict.summary)}{_follows(v)}{_why(v) if v.verdict.is_root else ''}</li>"
             for v in bad[:4])
         if not bad:
             reasons = f"<li><pre>{escape(t.error.strip().splitlines()[-1] if t.error.strip() else t.outcome)}</pre></li>"
@@ -152,6 +152,16 @@ def _follows(v: VerdictView) -> str:
         return ""
     why = f": {escape(v.verdict.follows_reason)}" if v.verdict.follows_reason else ""
     return f' <span class="muted">(follows from <a href="#crit-{escape(f)}" class="cid">{escape(f)}</a>{why})</span>'
+
+
+def _why(v: VerdictView) -> str:
+    """The figure outside its limit, else the first line of the first evidence."""
+    measured = _measured(v)
+    if measured or not v.verdict.evidence:
+        return measured
+    first = v.verdict.evidence[0]
+    line = (first.excerpt.strip().splitlines() or [""])[0][:160]
+    return f' <span class="muted">({escape(first.source)} {escape(first.locator)}: {escape(line)})</span>' if line else ""
 
 
 def _measured(v: VerdictView) -> str:

@@ -148,7 +148,9 @@ class Bench:
         evidence, verdicts = self.run(workload)
         failed = [v for v in verdicts if v.outcome not in (Outcome.PASS, Outcome.WAIVED)]
         if failed:
-            pytest.fail(_explain(failed), pytrace=False)
+            from bench.report.redact import redact
+
+            pytest.fail(redact(_explain(failed), self.test.secrets), pytrace=False)  # console and pytest's JUnit
         waived = [v for v in verdicts if v.outcome is Outcome.WAIVED]
         if waived:
             from bench.checks.waivers import skip_reason
@@ -359,6 +361,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    from bench.report.redact import redact
+
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     test = item.stash.get(_TEST, None)
@@ -373,8 +377,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             test.error = str(report.longrepr)[-2000:]
         for v in test.verdicts:
             follows = f" (follows from {v.follows}: {v.follows_reason})" if v.follows else ""
-            item.user_properties.append((f"verdict {v.criterion}",
-                                         f"{v.outcome.value}: {v.summary} [{v.subject}]{follows}"))
+            item.user_properties.append((f"verdict {v.criterion}", redact(
+                f"{v.outcome.value}: {v.summary} [{v.subject}]{follows}", test.secrets)))
     elif report.when == "teardown" and report.failed and test.outcome == "passed":
         test.outcome, test.error = "error", str(report.longrepr)[-2000:]
     record = item.config.stash.get(_RECORD, None)

@@ -1,8 +1,10 @@
 """Credentials out of everything a run writes: verdicts, JUnit, HTML, logs.
 
-Two nets: the protocol forms that carry a secret (``PASS x``, ``APOP user
-digest``, ``AUTH mech response``, the agent's ``pass=``), and the secrets the
-run's workloads hold, in clear and in the base64 forms SMTP AUTH sends. A
+Two nets: the secrets the run's workloads hold, in clear and in the base64
+forms SMTP AUTH sends, wherever they appear; and the protocol forms that carry
+a secret (a ``PASS x`` command line, ``APOP user <32 hex digits>``, ``AUTH mech
+<base64>``, the agent's ``pass=``), narrow enough to leave prose alone
+("USER/PASS or APOP only", "AUTH chosen among those advertised"). A
 secret becomes ``[redacted]``, whatever its length, so the length is not given
 away. The pcap still holds what went on the wire (README).
 """
@@ -14,13 +16,14 @@ from collections.abc import Iterable
 from typing import Any
 
 MARK = "[redacted]"
+_COMMAND = r"(?:^|(?<=\n)|(?<=: )|(?<=> )|(?<=[\"']))"  # where a command line starts (not prose: "USER/PASS")
+_B64ISH = r"(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{6,}={0,2}"  # a SASL response, not an English word
 _FORMS = re.compile(
-    r"(?<![A-Za-z0-9])("
-    r"(?:PASS)[ \t]+"                      # POP3 PASS secret
-    r"|APOP[ \t]+[^ \t\r\n\"']+[ \t]+"     # POP3 APOP user digest
-    r"|AUTH[ \t]+[A-Za-z0-9_-]+[ \t]+"        # SMTP AUTH mech initial-response
-    r"|pass="                              # agent request argument
-    r")(?!\[redacted\])[^ \t\r\n\"'\\]+"
+    rf"{_COMMAND}(PASS[ \t]+)(?!\[redacted\])[^ \t\r\n\"'\\]+"               # POP3 PASS secret
+    rf"|(APOP[ \t]+[^ \t\r\n\"']+[ \t]+)[0-9a-fA-F]{{32}}(?![0-9a-fA-F])"      # POP3 APOP user digest
+    rf"|(AUTH[ \t]+[A-Za-z0-9_-]+[ \t]+){_B64ISH}"                             # SMTP AUTH mech initial-response
+    r"|(?<![A-Za-z0-9_])(pass=)(?!\[redacted\])[^ \t\r\n\"'\\]+",            # the agent's pass= argument
+    re.M,
 )
 
 
@@ -61,7 +64,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every credential replaced by ``[redacted]``."""
     if not text:
         return text
-    out = _FORMS.sub(lambda m: m.group(1) + MARK, text)
+    out = _FORMS.sub(lambda m: next(g for g in m.groups() if g is not None) + MARK, text)
     for s in sorted(set(secrets), key=len, reverse=True):
         out = out.replace(s, MARK)
     return out

@@ -37,6 +37,11 @@ def _bench(*args: str) -> subprocess.CompletedProcess[str]:
     ("3 pop3.open host=10.0.2.2 user=mrose pass=tanstaaf apop=1", f"3 pop3.open host=10.0.2.2 user=mrose pass={MARK} apop=1"),
     ("334 UGFzc3dvcmQ6 then dGFuc3RhYWY=", f"334 UGFzc3dvcmQ6 then {MARK}"),  # AUTH LOGIN's password line
     ("AUTH LOGIN", "AUTH LOGIN"), ("USER mrose", "USER mrose"),
+    # prose from the checks' own summaries stays as written
+    ("USER/PASS or APOP only, transaction only after +OK", "USER/PASS or APOP only, transaction only after +OK"),
+    ("AUTH PLAIN accepted with 235", "AUTH PLAIN accepted with 235"),
+    ("AUTH chosen among those advertised", "AUTH chosen among those advertised"),
+    ("APOP digest is MD5(timestamp + password)", "APOP digest is MD5(timestamp + password)"),
 ])
 def test_credentials_are_redacted_whatever_their_length(text: str, shown: str) -> None:
     assert redact(text, secret_forms([("mrose", "tanstaaf")])) == shown

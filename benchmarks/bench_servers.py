@@ -15,17 +15,12 @@ import argparse
 import contextlib
 import os
 import poplib
-import pwd
-import shutil
 import smtplib
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
+from bench.servers import real
 from bench.servers.maildrop import Maildrop
 from bench.servers.pop3 import Pop3Emulator
 from bench.servers.smtp import SmtpEmulator
@@ -33,12 +28,6 @@ from bench.servers.smtp import SmtpEmulator
 USER, PASSWORD = "bench", "bench-pw"
 MESSAGE = (b"From: a@bench.test\r\nTo: b@bench.test\r\nSubject: benchmark\r\n\r\n"
            + b"A line of body text for the benchmark, seventy-odd octets long....\r\n" * 60)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def measure(one: Callable[[], None], sessions: int, seconds: float) -> tuple[float, int]:
@@ -78,7 +67,7 @@ def aiosmtpd_sink() -> Iterator[int]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Sink
 
-    port = free_port()
+    port = real.free_port()
     ctl = Controller(Sink(), hostname="127.0.0.1", port=port)
     ctl.start()
     try:
@@ -87,90 +76,14 @@ def aiosmtpd_sink() -> Iterator[int]:
         ctl.stop()
 
 
-DOVECOT_CONF = """\
-base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-info_log_path = {d}/dovecot.log
-protocols = pop3
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = {uid}
-mail_location = maildir:{d}/home/%u/Maildir
-pop3_uidl_format = %08Xu%08Xv
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/users
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={d}/home/%u
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-}}
-"""
-
-
 @contextlib.contextmanager
 def dovecot_pop3() -> Iterator[int | None]:
     """dovecot on 127.0.0.1 with one user and one message; None if not installed."""
-    binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None)
-    if binary is None:
+    if not os.path.exists(real.DOVECOT):
         yield None
         return
-    d = Path(tempfile.mkdtemp(prefix="bench-dovecot-"))
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        d.chmod(0o755)
-        nobody = pwd.getpwnam("nobody")
-        port = free_port()
-        conf = d / "dovecot.conf"
-        conf.write_text(DOVECOT_CONF.format(d=d, port=port, uid=nobody.pw_uid, gid=nobody.pw_gid))
-        (d / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
-        new = d / "home" / USER / "Maildir" / "new"
-        for sub in ("new", "cur", "tmp"):
-            (new.parent / sub).mkdir(parents=True, exist_ok=True)
-        (new / "1.bench:2,").write_bytes(MESSAGE.replace(b"\r\n", b"\n"))
-        for p in [d / "home", *(d / "home").rglob("*")]:
-            os.chown(p, nobody.pw_uid, nobody.pw_gid)
-        proc = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log = (d / "dovecot.log").read_text() if (d / "dovecot.log").exists() else ""
-                    raise RuntimeError(f"dovecot did not start:\n{log[-2000:]}") from None
-                time.sleep(0.05)
-        yield port
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(d, ignore_errors=True)
+    with real.dovecot(USER, PASSWORD, (MESSAGE,)) as d:
+        yield d.port
 
 
 def main(argv: list[str]) -> int:

@@ -12,6 +12,7 @@ from bench.checks import (
     device,
     fault_evidence,
     pop3,
+    real_servers,
     smtp,
     smtp_message,
     split_replies,
@@ -66,6 +67,8 @@ CHECKS: dict[str, Check] = {
 
 #: a verdict about a fault passes only when the fault is shown to have happened
 CHECKS = fault_evidence.guarded(CHECKS)
+#: against a real server, a close it made itself right after QUIT's reply is not held against the client
+CHECKS = real_servers.judged_on_real_servers(CHECKS)
 
 
 def judge_run(evidence: RunEvidence) -> list[Verdict]:

@@ -25,6 +25,9 @@ from bench.capture.tcpflow import Close, Connection
 from bench.checks.packets import packet_evidence, show
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, judge
 
+#: how a failure of the "never left for the server" part begins (bench.checks.real_servers reads it)
+LEFT_FOR_SERVER = "left for the server to close"
+
 if TYPE_CHECKING:  # wire.py imports this module
     from bench.checks.wire import WireLimits
 
@@ -114,7 +117,7 @@ def close_failures(conn: Connection, protocol: str, artifact: Path | None
     if c.first.side == "server" and not c.server_dropped:
         after = (f", {conn.s2c.time_of(c.first.packet) - conn.s2c.time_of(c.final.last_packet):.3f} s after "
                  f"{what} had arrived (packet {c.final.last_packet})") if c.final is not None else ""
-        failures.append(packet_evidence([c.first.packet], f"left for the server to close: {c.first.describe()} "
+        failures.append(packet_evidence([c.first.packet], f"{LEFT_FOR_SERVER}: {c.first.describe()} "
                                         f"came first{after}", artifact))
     if c.client is None and c.first.side == "server" and c.first.kind == "RST":
         support.append(packet_evidence([c.first.packet], f"the server reset the connection ({c.first.describe()}): "

@@ -142,6 +142,36 @@ class NetworkConfig(Section):
         return v
 
 
+class ExternalPop3(Section):
+    """A POP3 server the bench does not run: the device dials ``host:port`` as given."""
+
+    host: str  # as the device reaches it (user-mode QEMU: 10.0.2.2 is the host's 127.0.0.1)
+    port: int = Field(default=110, gt=0, lt=65536)
+    user: str
+    password: str
+    apop: bool = False
+
+
+class ExternalSmtp(Section):
+    """An SMTP server the bench does not run, the account the device logs in with and who mail goes to."""
+
+    host: str
+    port: int = Field(default=25, gt=0, lt=65536)
+    user: str = ""
+    password: str = ""
+    auth: Literal["plain", "login", "none"] = "plain"
+    mail_from: str = "device@bench.test"
+    rcpt: str = ""  # "" = the workload's recipients
+
+
+class ExternalConfig(Section):
+    """Real servers instead of the emulators: workloads of a protocol named here run against it,
+    judged from the capture and the device's answers (bench.capture.wire_transcript)."""
+
+    pop3: ExternalPop3 | None = None
+    smtp: ExternalSmtp | None = None
+
+
 class CaptureConfig(Section):
     source: Literal["filter-dump", "live", "none"] = "none"
     interface: str = ""
@@ -156,6 +186,7 @@ class TargetConfig(Section):
     network: NetworkConfig
     capture: CaptureConfig = CaptureConfig()
     lab: LabConfig | None = None  # a labgrid place serves the console and the GDB server
+    external: ExternalConfig | None = None  # real POP3/SMTP servers instead of the emulators
     #: expectations where the seed leaves behaviour open (see REQUIREMENTS.md)
     expect: dict[str, Any] = Field(default_factory=dict)
     #: known deviations the team accepts: ``[[waiver]]`` tables (bench.config.waivers)

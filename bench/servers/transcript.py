@@ -94,6 +94,7 @@ class Transcript:
     server: str
     sessions: list[Session] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)  # the fault plan's rules, described, in order
+    source: str = "emulator"  # "wire": rebuilt from the capture of a real server (bench.capture.wire_transcript)
 
     @property
     def hits(self) -> list[FaultHit]:
@@ -102,6 +103,8 @@ class Transcript:
     def write(self, path: Path) -> None:
         """A human-readable transcript: one line per record, timestamped."""
         with path.open("w", encoding="utf-8") as f:
+            if self.source != "emulator":
+                f.write(f"# {self.server}: derived from the {self.source}, not recorded by an emulator\n")
             for i, rule in enumerate(self.plan):
                 f.write(f"# fault rule {i + 1}: {rule}\n")
             for s in self.sessions:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from bench.config import TargetConfig
 from bench.servers.pop3 import Pop3Emulator
 from bench.servers.smtp import SmtpEmulator
 from bench.target.protocols import WireTap
+from bench.workload import external
 from bench.workload.evidence import Incident, RunEvidence, StepResult
 from bench.workload.health import exhaustion, recovered
 from bench.workload.model import Pop3Op, Pop3Open, SendMail, Step, Workload
@@ -80,14 +81,14 @@ class WorkloadRunner:
         # a stall fault outlasts the reply timeout the device really uses (declared, or the one it honours)
         reply_ms = info.wait_ms("reply_ms", workload.timeout_ms) if info is not None else workload.timeout_ms
         with contextlib.ExitStack() as stack:
-            servers: dict[str, Any] = {}
-            if workload.smtp_server is not None:
+            servers: dict[str, Any] = dict(external.servers(workload, self.config.external))
+            if workload.smtp_server is not None and "smtp" not in servers:
                 spec = workload.smtp_server
                 servers["smtp"] = stack.enter_context(
                     SmtpEmulator(users=spec.users, bind=bind, faults=spec.faults, reply_timeout_ms=reply_ms,
                                  **spec.options)
                 )
-            if workload.pop3_server is not None:
+            if workload.pop3_server is not None and "pop3" not in servers:
                 spec3 = workload.pop3_server
                 servers["pop3"] = stack.enter_context(
                     Pop3Emulator.from_spec(spec3.maildrops, bind=bind, faults=spec3.faults, reply_timeout_ms=reply_ms,
@@ -98,6 +99,7 @@ class WorkloadRunner:
     def run(self, workload: Workload, directory: Path) -> RunEvidence:
         """Run every step and gather the evidence. A fault, a reboot or a lost console
         does not raise: it ends the steps, is recorded as an ``Incident`` and judged."""
+        workload = external.on_external(workload, self.config.external)  # real servers' accounts
         directory.mkdir(parents=True, exist_ok=True)
         dev = self.device
         info = dev.info or dev.hello()
@@ -121,11 +123,16 @@ class WorkloadRunner:
                         where = phases[-1][1] if phases else BEFORE
                         evidence.incidents.append(Incident(kind, where, time.time(), str(exc), _last_request(log.records[first_record:])))
         finally:
-            for name, srv in servers.items():  # kept also when a step raised: the transcript shows how far it got
-                setattr(evidence, name, srv.transcript)
-                srv.transcript.write(directory / f"{name}-transcript.txt")
             if self.tap is not None:
                 evidence.pcap = self.tap.stop()
+            for name, srv in servers.items():  # kept also when a step raised: the transcript shows how far it got
+                if isinstance(srv, external.ExternalServer):  # a real server: its transcript is the wire's
+                    served = srv.derive(evidence.pcap)
+                    if name == "pop3" and self.config.external and self.config.external.pop3:
+                        evidence.workload = replace(workload, pop3_server=external.served_maildrops(
+                            self.config.external.pop3, served))
+                setattr(evidence, name, srv.transcript)
+                srv.transcript.write(directory / f"{name}-transcript.txt")
             evidence.healthy_after = dev.responsive()
             evidence.uart = log.records[first_record:]
             evidence.incidents = sorted([*uart_incidents(evidence.uart, phases), *evidence.incidents], key=lambda i: i.t)
@@ -184,12 +191,13 @@ class WorkloadRunner:
     def _do(self, step: Step, workload: Workload, servers: dict[str, Any]) -> list[OpResult]:
         dev = self.device
         host = self.server_address(workload.family)
+        ext = {n: s.host for n, s in servers.items() if isinstance(s, external.ExternalServer)}
         tmo = workload.timeout_ms
         if isinstance(step, SendMail):
             c = workload.smtp_client
             ops = [
                 dev.op(
-                    "smtp.config", host=host, port=servers["smtp"].port, user=c.user,
+                    "smtp.config", host=ext.get("smtp", host), port=servers["smtp"].port, user=c.user,
                     **{"pass": c.password, "from": c.mail_from}, domain=c.domain, auth=step.auth or c.auth, timeout_ms=tmo,
                 )
             ]  # fmt: skip
@@ -199,7 +207,7 @@ class WorkloadRunner:
         if isinstance(step, Pop3Open):
             return [
                 dev.op(
-                    "pop3.open", host=host, port=servers["pop3"].port, user=step.user, **{"pass": step.password},
+                    "pop3.open", host=ext.get("pop3", host), port=servers["pop3"].port, user=step.user, **{"pass": step.password},
                     apop=int(step.apop), timeout_ms=tmo,
                 )
             ]  # fmt: skip

@@ -4,8 +4,11 @@ DEV-ROB-1 ("a stall past the timeout gives the application a clear error") and
 SMTP-CONN-1 ("... or after its timeout when none comes") rest on the device's
 own timeout: ``connect_ms``, ``reply_ms`` or ``msg_ms`` from its banner, or the
 request's ``timeout_ms`` when it declares ``timeout-arg`` (docs/agent-protocol.md).
-When a server stalls, the request pending at that moment must end in an error
-within that wait plus the protocol's 1 s, never by the bench's own guess.
+When a server stalls, the request pending at that moment must end in the
+device's own ``err code=timeout`` within that wait plus the protocol's 1 s,
+never by the bench's own guess. The stalling server closes a second after the
+declared wait: a device that only reports that close (``code=closed``) never
+timed out, whatever it declared.
 """
 from __future__ import annotations
 
@@ -49,6 +52,9 @@ def stall_timeouts(criterion: str) -> Callable[[CheckContext], list[Verdict]]:
                 failures = []
                 if op.ok:
                     failures.append(Evidence("device", op.verb, f"{op.describe()}: ok though the server stalled"))
+                elif op.code != "timeout":
+                    failures.append(Evidence("device", op.verb, f"{op.describe()} {took:.2f} s after the stall began: "
+                                             f"not its own timeout (code=timeout) within its {why}"))
                 if took > allowed:
                     failures.append(Evidence("device", op.verb, f"{op.describe()} {took:.2f} s after the stall began, "
                                              f"the device's {why} + {PROTOCOL_GRACE_S:.0f} s allow {allowed:.2f} s"))

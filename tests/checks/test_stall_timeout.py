@@ -40,10 +40,11 @@ def stalled() -> Transcript:
         return srv.transcript
 
 
-def judged(tmp_path: Path, transcript: Transcript, info: DeviceInfo, after_s: float, ok: bool = False) -> Verdict:
+def judged(tmp_path: Path, transcript: Transcript, info: DeviceInfo, after_s: float, ok: bool = False,
+           code: str = "timeout") -> Verdict:
     (hit,) = transcript.hits
     t = hit.t
-    retr = OpResult("pop3.retr", {"n": "1"}, ok, {} if ok else {"code": "timeout", "stage": "retr"}, b"",
+    retr = OpResult("pop3.retr", {"n": "1"}, ok, {} if ok else {"code": code, "stage": "retr"}, b"",
                     t - 0.01, t + after_s)
     opened = OpResult("pop3.open", {}, True, {"auth": "user"}, b"", t - 0.5, t - 0.1)
     wl = Workload("stall", "", (Pop3Open("u", "pw"), Pop3Op("retr", 1, expect="err")), ("DEV-ROB-1",), timeout_ms=1500)
@@ -70,6 +71,13 @@ def test_a_device_honouring_timeout_ms_is_held_to_the_request_s(tmp_path: Path, 
 def test_success_from_a_stalled_server_fails(tmp_path: Path, stalled) -> None:
     v = judged(tmp_path, stalled, NETX, 0.5, ok=True)
     assert v.outcome is Outcome.FAIL and "ok though the server stalled" in v.evidence[0].excerpt
+
+
+def test_only_the_servers_close_is_not_a_timeout(tmp_path: Path, stalled) -> None:
+    """Measured: firmware declaring timeout-arg but keeping 10 s ends with code=closed 2.5 s
+    after the stall, when the server gives up (its wait + 1 s): it never timed out."""
+    v = judged(tmp_path, stalled, REF, 2.5, code="closed")
+    assert v.outcome is Outcome.FAIL and "not its own timeout (code=timeout)" in v.evidence[0].excerpt
 
 
 def test_no_stall_no_verdict(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bench.agent.device import CLOCK_SLACK
 from bench.servers.faults import PSEUDO_EVENTS, REPLACING, FaultRule
 from bench.servers.pacing import PeerQueue, set_nodelay, wait_out
 from bench.servers.transcript import FaultHit, Session, TranscriptLine
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 LINE_LIMIT = 1 << 20  # the longest input line buffered before the session is dropped
 STALL_MARGIN_MS = 1_000  # a stall "past the timeout" outlasts the reply timeout by this much
+# ... plus CLOCK_SLACK of it: the device's clock may run behind the host's
 
 
 class Closed(Exception):
@@ -151,7 +153,7 @@ class Conn:
     async def stall(self, ms: int = 0) -> None:
         """Never answer again: swallow input until the peer leaves, or for ``ms``
         (0: past the client's reply timeout), then close."""
-        limit = ms or self.server.reply_timeout_ms + STALL_MARGIN_MS
+        limit = ms or round(self.server.reply_timeout_ms * (1 + CLOCK_SLACK)) + STALL_MARGIN_MS
         self.event(f"stalling for up to {limit} ms (client reply timeout {self.server.reply_timeout_ms} ms)")
         t0 = time.monotonic()
         try:

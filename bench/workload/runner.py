@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.agent.client import AgentLost, AgentTimeout, DeviceFault
-from bench.agent.device import Device, MemoryStatus, OpResult
+from bench.agent.device import CLOCK_SLACK, Device, MemoryStatus, OpResult
 from bench.agent.uartlog import UartRecord
 from bench.config import TargetConfig
 from bench.servers.pop3 import Pop3Emulator
@@ -163,7 +163,7 @@ class WorkloadRunner:
         phases.append((time.time(), AFTER))
         info = dev.info  # the device's own timeouts: it may not honour the workload's
         wait_ms = info.longest_wait_ms(workload.timeout_ms) if info else workload.timeout_ms
-        ended = self._settle(evidence.steps, servers, wait_ms / 1000 + 2)
+        ended = self._settle(evidence.steps, servers, wait_ms / 1000 * (1 + CLOCK_SLACK) + 2)
         t0 = time.monotonic()
         evidence.memory_after = self._memory_settled(evidence.memory_before)
         evidence.settle_s = time.monotonic() - t0

@@ -55,16 +55,16 @@ def judged(tmp_path: Path, transcript: Transcript, info: DeviceInfo, after_s: fl
 
 
 def test_a_device_with_compile_time_timeouts_is_judged_by_its_declared_reply_ms(tmp_path: Path, stalled) -> None:
-    v = judged(tmp_path, stalled, NETX, 10.2)
+    v = judged(tmp_path, stalled, NETX, 11.2)  # an emulated clock runs behind: 10 s took 11.2
     assert v.outcome is Outcome.PASS and "reply_ms 10000 ms" in v.summary
-    assert v.measurements[0].value == 10.2 and v.measurements[0].limit == 11.5
-    late = judged(tmp_path, stalled, NETX, 12.0)
-    assert late.outcome is Outcome.FAIL and "allow 11.50 s" in late.evidence[0].excerpt
+    assert v.measurements[0].value == 11.2 and v.measurements[0].limit == 14.0
+    late = judged(tmp_path, stalled, NETX, 14.5)
+    assert late.outcome is Outcome.FAIL and "allow 14.00 s" in late.evidence[0].excerpt
 
 
 def test_a_device_honouring_timeout_ms_is_held_to_the_request_s(tmp_path: Path, stalled) -> None:
     assert judged(tmp_path, stalled, REF, 1.6).outcome is Outcome.PASS
-    v = judged(tmp_path, stalled, REF, 4.0)  # it declared timeout-arg, then waited longer than asked
+    v = judged(tmp_path, stalled, REF, 4.0)  # it declared timeout-arg, then waited longer than asked (3.375 s)
     assert v.outcome is Outcome.FAIL and "timeout_ms 1500 ms" in v.evidence[0].excerpt
 
 
@@ -74,9 +74,9 @@ def test_success_from_a_stalled_server_fails(tmp_path: Path, stalled) -> None:
 
 
 def test_only_the_servers_close_is_not_a_timeout(tmp_path: Path, stalled) -> None:
-    """Measured: firmware declaring timeout-arg but keeping 10 s ends with code=closed 2.5 s
-    after the stall, when the server gives up (its wait + 1 s): it never timed out."""
-    v = judged(tmp_path, stalled, REF, 2.5, code="closed")
+    """Measured: firmware declaring timeout-arg but keeping 10 s ends with code=closed when
+    the stalling server gives up (its wait + 25 % + 1 s): it never timed out."""
+    v = judged(tmp_path, stalled, REF, 2.9, code="closed")
     assert v.outcome is Outcome.FAIL and "not its own timeout (code=timeout)" in v.evidence[0].excerpt
 
 
@@ -109,5 +109,5 @@ def test_a_real_device_without_timeout_arg_waits_its_own_10_s(tmp_path: Path) ->
     assert all("timeout_ms" not in op.args for sr in evidence.steps for op in sr.ops)
     (stall,) = [v for v in verdicts if v.subject == "pop3 stall at RETR"]
     assert stall.outcome is Outcome.PASS and "reply_ms 10000 ms" in stall.summary, stall
-    assert 9.5 < stall.measurements[0].value <= 11.5
+    assert 9.5 < stall.measurements[0].value <= 14.0
     assert all(v.outcome is Outcome.PASS for v in verdicts), verdicts

@@ -170,7 +170,7 @@ def test_stall_then_client_leaves() -> None:
         s = srv.sessions[0]
         assert s.closed_by == "client" and s.lines[-3].data == b"QUIT\r\n"
         assert s.lines[-2].note.startswith("client left ")
-        assert "stalling for up to 11000 ms (client reply timeout 10000 ms)" in [ln.note for ln in s.lines]
+        assert "stalling for up to 13500 ms (client reply timeout 10000 ms)" in [ln.note for ln in s.lines]
 
 
 def test_close_mid_retr_deletes_nothing() -> None:

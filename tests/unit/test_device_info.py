@@ -36,11 +36,11 @@ def test_declared_timeouts_with_protocol_defaults_for_missing_keys() -> None:
     assert ref.timeouts == DeviceTimeouts(5_000, 10_000, 10_000)
     # no timeout-arg: the device waits as declared whatever the workload asks
     assert netx.wait_ms("reply_ms", 1500) == 10_000 and netx.wait_ms("msg_ms", 1500) == 30_000
-    assert netx.request_deadline_s("smtp.send", 1500) == 33.0
-    assert netx.request_deadline_s("pop3.stat") == 13.0
+    assert netx.request_deadline_s("smtp.send", 1500) == 40.5  # 30 s, +25 % clock slack, +3 s
+    assert netx.request_deadline_s("pop3.stat") == 15.5
     # timeout-arg: the request's timeout_ms is every wait
-    assert ref.wait_ms("msg_ms", 1500) == 1500 and ref.request_deadline_s("smtp.send", 1500) == 4.5
-    assert ref.request_deadline_s("pop3.open") == 13.0  # nothing asked: the declared 10 s
+    assert ref.wait_ms("msg_ms", 1500) == 1500 and ref.request_deadline_s("smtp.send", 1500) == 4.875
+    assert ref.request_deadline_s("pop3.open") == 15.5  # nothing asked: the declared 10 s
     # how long the runner waits for a session to end: the device's longest wait
     assert netx.longest_wait_ms(1500) == 30_000 and ref.longest_wait_ms(1500) == 1500
 

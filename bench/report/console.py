@@ -60,13 +60,15 @@ def render_judged(record: RunRecord) -> list[str]:
 
 def render_timing(record: RunRecord) -> list[str]:
     """Suite wall time, boots, and what each test costs beyond its own workload."""
-    tests = [t for t in record.tests if t.artifacts]
+    # a run cut short (a signal, a board that never booted) leaves workloads without an end, boots without a banner
+    tests = [t for t in record.tests if t.artifacts and all(a.get("t_end") and a.get("t_start") for a in t.artifacts)]
     if not tests:
         return []
     wall = (record.finished or max(a["t_end"] for t in tests for a in t.artifacts)) - record.started
     spans = [sum(a["t_end"] - a["t_start"] for a in t.artifacts) for t in tests]
     overhead = [t.duration - s for t, s in zip(tests, spans)]
-    boots = ", ".join(f"{(b.banner - b.started) * 1000:.0f} ms ({b.reason})" for b in record.boots) or "none"
+    boots = ", ".join(f"{(b.banner - b.started) * 1000:.0f} ms ({b.reason})" if getattr(b, "banner", None)
+                      else f"no banner ({b.reason})" for b in record.boots) or "none"
     return [
         f"suite: {len(record.tests)} tests in {wall:.1f} s wall; board boots to banner: {boots}",
         f"per test: {sum(t.duration for t in tests) / len(tests):.3f} s mean, of which workload "

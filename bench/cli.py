@@ -62,6 +62,14 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     for gone in sweep_stale():
         print(f"bench: removed {gone}, left by a bench that is gone", file=sys.stderr)
+    if getattr(args, "external", None):  # the run's own target file: the target's plus these servers as [external]
+        from bench.config.external import with_external
+
+        try:
+            args.target = str(with_external(args.target, args.external, run_dir / "target-external.toml"))
+        except ConfigError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            return 2
     suite = [] if any(_is_test_path(a) for a in args.pytest_args) else [str(project_root() / "tests" / "acceptance")]
     argv = [
         *suite, "--target", args.target, "-q",
@@ -222,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--criterion", action="append", default=[], metavar="ID",
                    help="run only the tests that judge this catalogue criterion (repeatable; "
                         "an ID not in docs/REQUIREMENTS.md is an error)")
+    p.add_argument("--external", action="append", default=[], metavar="URL",
+                   help="a real server instead of the emulator, as the target's [external] section: "
+                        "pop3://user:pw@host:port?apop=1 or smtp://user:pw@host:port?auth=login&from=A&rcpt=B")
     p.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARG",
                    help="pytest arguments, after '--'; a test path among them replaces the suite")
     p.set_defaults(fn=_run)

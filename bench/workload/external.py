@@ -66,6 +66,9 @@ def on_external(workload: Workload, ext: ExternalConfig | None) -> Workload:
         if (spec.faults is not None and spec.faults.rules) or spec.options:
             raise NotApplicable(f"workload {workload.name} needs the {name} emulator's faults or options; "
                                 f"the target's {name} server is external ({real.host}:{real.port})")
+        if (":" in real.host) != (workload.family == 6):
+            raise NotApplicable(f"workload {workload.name} is over IPv{workload.family}; the target's external "
+                                f"{name} server is at {real.host}")
     changes: dict[str, object] = {"steps": tuple(_step(s, ext) for s in workload.steps)}
     if ext.smtp is not None and workload.smtp_server is not None:
         s = ext.smtp

@@ -54,3 +54,22 @@ def test_external_keys_are_checked(tmp_path: Path) -> None:
         _target(tmp_path, '[external]\npop3 = {host = "h", user = "u", password = "p", passwd = "x"}\n')
     with pytest.raises(ConfigError, match=r"auth: must be one of"):
         _target(tmp_path, '[external]\nsmtp = {host = "h", auth = "cram"}\n')
+
+
+def test_external_from_the_command_line(tmp_path: Path) -> None:
+    from bench.config.external import parse_url, with_external
+
+    assert parse_url("pop3://mrose:tan%40staaf@10.0.2.2:1110?apop=1") == (
+        "pop3", {"host": "10.0.2.2", "port": 1110, "user": "mrose", "password": "tan@staaf", "apop": True})
+    out = with_external("mps2-an385", ["pop3://u:p@10.0.2.2:1110",
+                                       "smtp://d:s@10.0.2.2:2525?auth=login&from=a@b&rcpt=c@d"], tmp_path / "t.toml")
+    cfg = load_target(out)
+    assert cfg.name == "mps2-an385" and cfg.external is not None and cfg.external.smtp is not None
+    assert (cfg.external.smtp.auth, cfg.external.smtp.rcpt, cfg.external.pop3.port) == ("login", "c@d", 1110)  # type: ignore[union-attr]
+    assert out.stat().st_mode & 0o077 == 0  # it holds passwords
+    with pytest.raises(ConfigError, match="unknown parameter 'tls'"):
+        parse_url("smtp://h:25?tls=1")
+    with pytest.raises(ConfigError, match="expected pop3://"):
+        parse_url("imap://h")
+    with pytest.raises(ConfigError, match="auth"):
+        with_external("mps2-an385", ["smtp://u:p@h:25?auth=cram"], tmp_path / "u.toml")

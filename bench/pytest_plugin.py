@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from bench import signals as _signals  # noqa: F401 - imported now, before pytest captures stderr
 from bench.checks.verdict import Outcome, Verdict, roots_first
 from bench.config import TargetConfig, load_target, project_root
 from bench.pytest_workers import is_controller, is_worker, merge_worker, received_test, send_summary, send_test, worker_id

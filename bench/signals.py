@@ -22,6 +22,9 @@ _received: list[int] = []
 _closing = False
 _installed: dict[int, Any] = {}
 _emergency: list[Callable[[], None]] = []
+#: the real stderr, taken before pytest captures fd 2 (the pytest plugin imports this module early):
+#: the second signal's line must reach the terminal, not a capture file that os._exit abandons
+_STDERR = os.dup(2)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -61,7 +64,7 @@ def _handler(signum: int, _frame: Any) -> None:
         if _closing:
             return
         raise Interrupted(signum)
-    os.write(2, f"\nbench: second signal ({name(signum)}): stopping now, removing taps\n".encode())
+    os.write(_STDERR, f"\nbench: second signal ({name(signum)}): stopping now, removing taps\n".encode())
     for fn in list(_emergency):
         try:
             fn()

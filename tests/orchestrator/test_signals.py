@@ -70,7 +70,7 @@ def test_a_second_ctrl_c_stops_at_once_and_still_removes_the_tap(tmp_path: Path)
         took = time.monotonic() - t0
     finally:
         kill_quietly(run)
-    assert rc == 130 and "second signal" in err, (rc, err[-1500:])
+    assert rc == 130 and "second signal" in err, (rc, err[-1500:], out[-1500:])
     assert took < 3, took
     assert len(run.verdicts()["tests"]) >= 2  # what finished before the first Ctrl-C was already on disk
     wait_gone(run.pid)

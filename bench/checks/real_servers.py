@@ -8,7 +8,8 @@ close the connection themselves the moment their reply to QUIT is written
 would have closed first is never seen. A FAIL that rests only on "left for the
 server to close", the server's FIN within ``PROMPT_CLOSE_S`` of its final reply,
 becomes INCONCLUSIVE there, saying so; a server that waited and was still left
-to close keeps the FAIL, and every other part of the verdict still decides. Fault hits are not judged at all: no fault plan runs
+to close keeps the FAIL, and every other part of the verdict still decides. Without a capture there is no server side at all: a FAIL
+is INCONCLUSIVE then. Fault hits are not judged at all: no fault plan runs
 against a real server (bench.workload.external).
 """
 from __future__ import annotations
@@ -29,6 +30,9 @@ PROMPT_CLOSE_S = 0.2
 _AFTER = re.compile(r"came first, (\d+\.\d+) s after")
 SERVER_CLOSED = ("the real server closed first, right after its final reply: whether the client closes "
                  "its side itself is not shown against this server")
+
+
+NO_CAPTURE = "no capture of the run: a real server's transcript comes from the wire alone"
 
 
 def against_real_server(ctx: CheckContext) -> bool:
@@ -52,6 +56,9 @@ def judged_on_real_servers(checks: dict[str, Check]) -> dict[str, Check]:
             verdicts = check(ctx)
             if not against_real_server(ctx):
                 return verdicts
+            if ctx.run.pcap is None or not ctx.run.pcap.exists():  # nothing to judge the server side by
+                return [replace(v, outcome=Outcome.INCONCLUSIVE, summary=f"{NO_CAPTURE} ({v.summary})")
+                        if v.outcome is Outcome.FAIL else v for v in verdicts]
             return [replace(v, outcome=Outcome.INCONCLUSIVE, summary=f"{SERVER_CLOSED} ({v.summary})")
                     if _only_left_for_server(v) else v for v in verdicts]
 

@@ -205,16 +205,18 @@ def test_wire_transcript_equals_the_emulators(session: BenchSession) -> None:
 
 
 # -- bench run --external: the suite's own tests against the real servers --------------
-def test_bench_run_with_external_servers(aiosmtpd: rs.Aiosmtpd, tmp_path: Path) -> None:
+def test_bench_run_with_external_servers(aiosmtpd: rs.Aiosmtpd, dovecot: rs.Dovecot, tmp_path: Path) -> None:
     import json
     import subprocess
 
     run_dir = tmp_path / "run"
     smtp = f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@10.0.2.2:{aiosmtpd.port}?auth=plain&from=device@bench.test&rcpt={RCPT}"
+    pop3 = f"pop3://{wl.USER}:{wl.PASSWORD}@10.0.2.2:{dovecot.port}?apop=1"
     before = len(aiosmtpd.stored())
     proc = subprocess.run(
-        [str(Path(sys.executable).with_name("bench")), "run", "--external", smtp, "--run-dir", str(run_dir), "--",
-         "tests/acceptance/test_smtp.py::test_auth", "tests/acceptance/test_smtp.py::test_auth_refused"],
+        [str(Path(sys.executable).with_name("bench")), "run", "--external", smtp, "--external", pop3,
+         "--run-dir", str(run_dir), "--", "tests/acceptance/test_smtp.py::test_auth",
+         "tests/acceptance/test_smtp.py::test_auth_refused", "tests/acceptance/test_pop3.py::test_full_session"],
         cwd=project_root(), capture_output=True, text=True, timeout=300)
     record = json.loads((run_dir / "verdicts.json").read_text())
     by_test = {t["nodeid"].split("::")[1]: t for t in record["tests"]}
@@ -226,6 +228,11 @@ def test_bench_run_with_external_servers(aiosmtpd: rs.Aiosmtpd, tmp_path: Path) 
     # aiosmtpd closes right after 221: the closing order is not shown, so never a pass, and the run says so
     assert ("SMTP-MAIL-1", "inconclusive") in outcomes and proc.returncode == 1, (proc.returncode, proc.stdout[-2000:])
     assert len(aiosmtpd.stored()) == before + 2
+    # POP3 over IPv4 against dovecot: judged from the wire; the IPv6 variant does not apply to an IPv4 server
+    assert by_test["test_full_session[6]"]["outcome"] == "skipped"
+    pop = {v["criterion"]: v["outcome"] for v in by_test["test_full_session[4]"]["verdicts"]}
+    assert all(pop[c] == "pass" for c in ("POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3")), pop
+    assert pop["POP-TRANS-4"] == "inconclusive", pop
     target = run_dir / "target-external.toml"
     assert "[external.smtp]" in target.read_text() and record["target"]
     for text in [p.read_text() for p in run_dir.rglob("*-transcript.txt")] + [(run_dir / "verdicts.json").read_text()]:

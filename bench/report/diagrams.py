@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from html import escape
 
-from bench.capture.tcpflow import Connection
+from bench.capture.tcpflow import Connection, lines
+from bench.report.redact import MARK, redact
 from bench.report.artifacts import UartLine
 
 _INFO = re.compile(r"^(\S+) ok .*\bheap_free=(\d+) pool_free=(\d+) pool_total=(\d+) pcb_free=(\d+) pcb_total=(\d+)")
@@ -121,9 +122,22 @@ def _first_line(payload: bytes, limit: int = 48) -> str:
     return f"{text}{more} ({len(payload)} octets)"
 
 
+def _sasl_answers(conn: Connection) -> set[int]:
+    """Client stream offsets of the lines that answer a server's ``334`` challenge."""
+    out: set[int] = set()
+    client = lines(conn.c2s)
+    for reply in lines(conn.s2c):
+        if reply.text.startswith(b"334"):
+            nxt = next((ln for ln in client if ln.time >= reply.time), None)
+            if nxt is not None:
+                out.add(nxt.offset)
+    return out
+
+
 def sequence(conn: Connection, cited: frozenset[int] = frozenset()) -> list[SeqEvent]:
     """SYNs, data segments (their first line), FINs and RSTs of both sides, in frame order."""
     events = []
+    sasl = _sasl_answers(conn)
     for client, half in ((True, conn.c2s), (False, conn.s2c)):
         base = half.base
         for s in half.segments:
@@ -135,7 +149,9 @@ def sequence(conn: Connection, cited: frozenset[int] = frozenset()) -> list[SeqE
                 kind, label = "fin", "FIN"
             elif s.payload_len and base is not None:
                 off = (s.seq - base) % (1 << 32)
-                kind, label = "data", _first_line(half.stream[off:off + s.payload_len])
+                kind, label = "data", redact(_first_line(half.stream[off:off + s.payload_len]))
+                if client and off in sasl:  # a SASL answer (AUTH LOGIN's base64 user, password): never shown
+                    label = f"{MARK} ({s.payload_len} octets)"
                 if "F" in s.flags:
                     label += " + FIN"
             else:

@@ -280,7 +280,12 @@ class QemuDumpTap:
     def stop(self) -> Path | None:
         pcap, self.current = self.current, None
         if pcap is not None and self.qemu.running():
-            self.qemu.command("object-del", id=DUMP_ID)  # closes (flushes) the file
+            try:
+                self.qemu.command("object-del", id=DUMP_ID)  # closes (flushes) the file
+            except TargetError:
+                if self.qemu.running():
+                    raise
+                return pcap  # QEMU died meanwhile: the dump holds what it wrote, on QEMU's clock
             offset = self.qemu.clock_zero - self._opened_second
             shift_timestamps(pcap, round(offset * 1e9))
         return pcap

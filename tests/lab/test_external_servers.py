@@ -225,14 +225,18 @@ def test_bench_run_with_external_servers(aiosmtpd: rs.Aiosmtpd, dovecot: rs.Dove
     outcomes = {(v["criterion"], v["outcome"]) for k in ("test_auth[plain]", "test_auth[login]")
                 for v in by_test[k]["verdicts"]}
     assert {("SMTP-AUTH-1", "pass"), ("SMTP-AUTH-2", "pass"), ("SMTP-MAIL-1", "pass")} <= outcomes, outcomes
-    # aiosmtpd closes right after 221: the closing order is not shown, so never a pass, and the run says so
-    assert ("SMTP-MAIL-1", "inconclusive") in outcomes and proc.returncode == 1, (proc.returncode, proc.stdout[-2000:])
+    # aiosmtpd sends its FIN as soon as the 221 is out: when it beats the device's FIN the closing order
+    # is not shown (INCONCLUSIVE, and the run is not accepted); when the device's FIN came first, it passes
+    mail_1 = {o for c, o in outcomes if c == "SMTP-MAIL-1"}
+    assert mail_1 <= {"pass", "inconclusive"}, outcomes
     assert len(aiosmtpd.stored()) == before + 2
     # POP3 over IPv4 against dovecot: judged from the wire; the IPv6 variant does not apply to an IPv4 server
     assert by_test["test_full_session[6]"]["outcome"] == "skipped"
     pop = {v["criterion"]: v["outcome"] for v in by_test["test_full_session[4]"]["verdicts"]}
     assert all(pop[c] == "pass" for c in ("POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3")), pop
-    assert pop["POP-TRANS-4"] == "inconclusive", pop
+    assert pop["POP-TRANS-4"] in ("pass", "inconclusive"), pop  # dovecot also closes at once after +OK to QUIT
+    shown = "inconclusive" not in mail_1 and pop["POP-TRANS-4"] == "pass"
+    assert proc.returncode == (0 if shown else 1), (proc.returncode, proc.stdout[-2000:])  # never accepted unseen
     target = run_dir / "target-external.toml"
     assert "[external.smtp]" in target.read_text() and record["target"]
     for text in [p.read_text() for p in run_dir.rglob("*-transcript.txt")] + [(run_dir / "verdicts.json").read_text()]:

@@ -9,8 +9,6 @@ the doctor before the suite and tell a broken bench from rejected firmware.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -18,7 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.config import TargetConfig, project_root
+from bench.config import TargetConfig
+from bench.report.identity import manifest_entry, sha256_of, shown
 
 CAP_NET_ADMIN, CAP_NET_RAW = 12, 13
 
@@ -59,24 +58,12 @@ def _image(cfg: TargetConfig, image: Path | None) -> Finding:
     if not path.is_file():
         hint = " (scripts/setup builds the reference firmware)" if cfg.board.driver == "qemu" else ""
         return Finding("image", False, f"{path} not found{hint}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    detail = f"{_short(path)} sha256 {digest} ({path.stat().st_size:,} bytes)"
-    manifest = project_root() / "firmware_images" / "manifest.json"
-    if manifest.is_file():
-        try:
-            entry = next((e for e in json.loads(manifest.read_text()).values() if e.get("sha256") == digest), None)
-        except (ValueError, AttributeError):
-            entry = None
-        if entry:
-            detail += f"; reference build for {entry.get('target')} ({entry.get('compiler', '?')})"
+    digest = sha256_of(path)
+    detail = f"{shown(path)} sha256 {digest} ({path.stat().st_size:,} bytes)"
+    entry = manifest_entry(digest)
+    if entry:
+        detail += f"; reference build for {entry.get('target')} ({entry.get('compiler', '?')})"
     return Finding("image", True, detail)
-
-
-def _short(path: Path) -> str:
-    try:
-        return str(path.relative_to(project_root()))
-    except ValueError:
-        return str(path)
 
 
 def _pyocd_probe(uid: str) -> Iterator[Finding]:
@@ -149,7 +136,7 @@ def _privilege(what: str, bit: int, name: str) -> Finding:
 def diagnose(cfg: TargetConfig, image: Path | None = None) -> list[Finding]:
     """Every finding for ``cfg``, in the order an engineer would fix them."""
     b, net, cap = cfg.board, cfg.network, cfg.capture
-    out: list[Finding] = [Finding("target file", True, f"{_short(cfg.path)} ({cfg.description or cfg.name})")]
+    out: list[Finding] = [Finding("target file", True, f"{shown(cfg.path)} ({cfg.description or cfg.name})")]
     probes: list[Callable[[], Iterator[Finding] | Finding]] = []
     if b.driver == "qemu":
         probes.append(lambda: _tool("qemu-system-arm"))

@@ -75,16 +75,12 @@ def boards(config: pytest.Config, target: TargetConfig, run_dir: Path) -> Iterat
         return
     entries = load_pool(Path(pool))
     quarantine = Quarantine(run_dir / "quarantine.json")
-    while True:
+    while True:  # the fixture takes the next one only after quarantining this one
         try:
-            held = claim(entries, target.name, quarantine)
-            entry = held.__enter__()
+            with claim(entries, target.name, quarantine) as entry:
+                yield Board(apply(target, entry), entry.id, several=True, pool_id=entry.id, _quarantine=quarantine)
         except NoFreeBoard as exc:
             raise TargetError(str(exc)) from None
-        try:
-            yield Board(apply(target, entry), entry.id, several=True, pool_id=entry.id, _quarantine=quarantine)
-        finally:
-            held.__exit__(None, None, None)
 
 def send_test(report: pytest.TestReport, test: TestRecord) -> None:
     report.user_properties.append((TEST_KEY, json.dumps(test.to_dict(), default=str)))

@@ -23,7 +23,7 @@ from bench.config.catalogue import load_catalogue
 MANIFEST = Path("firmware_images") / "manifest.json"
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     """A path relative to the project when it lies inside it, else as given."""
     try:
         return path.resolve().relative_to(project_root()).as_posix()
@@ -60,7 +60,7 @@ def _bench_commit() -> str:
 
 def judged(config: TargetConfig, image: Path) -> dict[str, Any]:
     """Everything that identifies what this run is about (plain JSON data)."""
-    image_info: dict[str, Any] = {"path": _shown(image)}
+    image_info: dict[str, Any] = {"path": shown(image)}
     if image.is_file():
         sha = sha256_of(image)
         image_info |= {"sha256": sha, "size": image.stat().st_size, "manifest": manifest_entry(sha)}
@@ -69,8 +69,8 @@ def judged(config: TargetConfig, image: Path) -> dict[str, Any]:
     catalogue = load_catalogue()
     return {
         "image": image_info,
-        "target": {"name": config.name, "file": _shown(config.path), "board": config.board.driver},
-        "catalogue": {"version": catalogue.version, "path": _shown(catalogue.path)},
+        "target": {"name": config.name, "file": shown(config.path), "board": config.board.driver},
+        "catalogue": {"version": catalogue.version, "path": shown(catalogue.path)},
         "bench": {"version": __version__, "commit": _bench_commit()},
         "host": {"name": socket.gethostname(), "system": platform.platform(terse=True),
                  "python": platform.python_version(), "user": os.environ.get("USER", "")},

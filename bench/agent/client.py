@@ -73,6 +73,10 @@ FAULTS_KEPT = 100
 #: this many ``* fault`` lines and still no banner: the board faults in a loop, it will not boot
 BOOT_FAULTS_MAX = 20
 CUT_NOTE = b" [line cut at %d bytes, noise]" % LINE_KEEP
+#: unsolicited lines a reset or a fault prints whatever was in flight: the line before may be
+#: half a line (a data line cut by ``sys.reset``), with no LF between them
+RESTART_MARKS = (b"* boot ", b"* fault ")
+GLUED_NOTE = b" [cut short by the next line, noise]"
 
 
 class AgentClient:
@@ -157,6 +161,7 @@ class AgentClient:
             if nl >= 0:
                 line = bytes(self._buf[:nl])
                 del self._buf[: nl + 1]
+                line = self._unglue(line)
                 self.log.add(UartRecord(time.time(), "dev", line))
                 self.last_line = line
                 return line
@@ -165,6 +170,17 @@ class AgentClient:
             if time.monotonic() >= deadline:
                 return None
             self._fill(deadline)
+
+    def _unglue(self, line: bytes) -> bytes:
+        """A ``* boot``/``* fault`` line that arrived glued to the end of a cut line: the
+        cut part is logged as noise on its own (never parsed: half a reply could look
+        whole), the unsolicited line is returned."""
+        starts = [i for i in (line.find(m, 1) for m in RESTART_MARKS) if i > 0]
+        if not starts:
+            return line
+        cut = min(starts)
+        self.log.add(UartRecord(time.time(), "dev", line[:cut] + GLUED_NOTE))
+        return line[cut:]
 
     def last_output(self) -> bytes:
         """What the device said last: the last line, or the unfinished one."""

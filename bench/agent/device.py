@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bench.agent.client import AgentClient, Banner
@@ -21,6 +22,8 @@ REQUEST_MARGIN_S = 3.0  # beyond the device's own wait: the UART round trip, the
 #: waits and stalls stretch by this share; the timeout criteria allow it.
 CLOCK_SLACK = 0.25
 
+#: what ``responsive`` asks: any answer will do
+PROBE_VERB = "sys.info"
 #: verbs every device implements (docs/agent-protocol.md, "Required and optional verbs")
 REQUIRED_VERBS = frozenset({
     "hello", "sys.info", "sys.reset", "net.info",
@@ -40,6 +43,15 @@ _WAITS: dict[str, tuple[str, ...]] = {
     "smtp.send": ("connect_ms", "reply_ms", "msg_ms"),
     "tcp.bulk": ("connect_ms", "reply_ms"),
 }
+
+
+@dataclass(frozen=True)
+class BodyPiece:
+    """One ``smtp.body`` request's content: ``data`` bytes (at most ``BODY_CHUNK``), then
+    ``fill`` octets of the fill pattern generated on the device."""
+
+    data: bytes = b""
+    fill: int = 0
 
 
 @dataclass(frozen=True)
@@ -189,10 +201,11 @@ class Device:
         return self.agent.wait_banner(timeout)
 
     def responsive(self, timeout: float = 2.0) -> bool:
-        """True if the agent answers ``hello`` in time (after a fault, say)."""
+        """True if the agent answers in time (after a fault, say). Asks ``sys.info``: every
+        device has it, and its reply is a third of ``hello``'s (UART time on a real board)."""
         try:
             self.agent.drain()
-            self.agent.request("hello", timeout=timeout)
+            self.agent.request(PROBE_VERB, timeout=timeout)
             return True
         except Exception:  # noqa: BLE001 - any failure means "not healthy"
             return False
@@ -225,11 +238,17 @@ class Device:
         return result
 
     # -- SMTP ----------------------------------------------------------------
-    def smtp_body(self, body: bytes) -> OpResult:
-        """Load the body buffer in protocol-sized chunks; the last result carries ``octets``."""
-        result = self.op("smtp.body", reset=1)
-        for i in range(0, len(body), BODY_CHUNK):
-            result = self.op("smtp.body", data=base64.b64encode(body[i : i + BODY_CHUNK]))
+    def smtp_body(self, pieces: Iterable[BodyPiece]) -> OpResult:
+        """Load the body buffer, one request a piece (the first also empties it: ``reset=1``);
+        stops at the first error. The last result carries ``octets``."""
+        result: OpResult | None = None
+        for piece in pieces:
+            args: dict[str, bytes | str | int] = {} if result is not None else {"reset": 1}
+            if piece.data:
+                args["data"] = base64.b64encode(piece.data)
+            if piece.fill:
+                args["fill"] = piece.fill
+            result = self.op("smtp.body", **args)
             if not result.ok:
                 break
-        return result
+        return result if result is not None else self.op("smtp.body", reset=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.agent.device import OpResult
+from bench.agent.device import PROBE_VERB, OpResult
 from bench.checks.context import CheckContext
 from bench.checks.verdict import Evidence, Measurement, Verdict, inconclusive, judge
 from bench.workload.evidence import RunEvidence, StepResult
@@ -45,7 +45,7 @@ def incident_failures(ctx: CheckContext) -> list[Evidence]:
     run = ctx.run
     failures = [Evidence("uart", f"t={i.t:.6f}", i.describe(), run.uart_log) for i in run.incidents]
     if not run.healthy_after:
-        failures.append(Evidence("uart", "after the workload", "device did not answer hello", run.uart_log))
+        failures.append(Evidence("uart", "after the workload", f"device did not answer {PROBE_VERB}", run.uart_log))
     return failures
 
 

@@ -14,7 +14,7 @@ from bench.checks.device import expectation_failures, op_evidence
 from bench.checks.octets import octet_diff
 from bench.checks.verdict import Evidence, Measurement, Verdict, inconclusive, judge
 from bench.servers.transcript import Session, TranscriptLine
-from bench.workload.evidence import StepResult
+from bench.workload.evidence import StepResult, digest_matches, retr_bytes, retr_digest
 from bench.workload.model import Pop3Op, Pop3Open
 
 _TRANSACTION = {"STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP", "UIDL"}
@@ -238,19 +238,28 @@ def pop_trans_3(ctx: CheckContext) -> list[Verdict]:
         user = run.open.step.user
         messages = spec.maildrops[user][1] if spec and user in spec.maildrops else ()
         for sr in run.ops:
-            if sr.step.op != "retr" or not sr.final.ok:
+            delivered = [op for op in sr.ops if op.ok]  # the digest, and the bytes when it did not match
+            if sr.step.op != "retr" or not delivered:
                 continue
             n = sr.step.n or 0
             want = messages[n - 1] if 0 < n <= len(messages) else b""
-            got = sr.final.data
-            ms.append(Measurement(f"RETR {n} octets", len(got), len(want), "=="))
-            if got != want:
-                failures.append(op_evidence(ctx, sr.final, f"RETR {n} " + octet_diff(got, want, ("got", "want"))))
-            elif sr.final.fields.get("md5") != hashlib.md5(want).hexdigest() or sr.final.int("octets") != len(want):
-                failures.append(op_evidence(ctx, sr.final, f"md5/octets reported do not match the {len(want)} octets delivered"))
-            elif sr.final.int("segments") < 1:
-                failures.append(op_evidence(ctx, sr.final, "no final piece reported"))
-            support.append(op_evidence(ctx, sr.final, f"{len(got)} octets in {sr.final.fields.get('segments')} pieces"))
+            first = retr_bytes(delivered[0])
+            ms.append(Measurement(f"RETR {n} octets", retr_digest(delivered[0])[0] if first is None else len(first),
+                                  len(want), "=="))
+            for op in sorted(delivered, key=lambda o: retr_bytes(o) is None):  # a byte-level diff first
+                octets, md5 = retr_digest(op)
+                got = retr_bytes(op)
+                if got is not None and got != want:
+                    failures.append(op_evidence(ctx, op, f"RETR {n} " + octet_diff(got, want, ("got", "want"))))
+                elif got is not None and not digest_matches(op, got):
+                    failures.append(op_evidence(ctx, op, f"md5/octets reported do not match the {len(got)} octets delivered"))
+                elif not digest_matches(op, want):
+                    failures.append(op_evidence(ctx, op, f"RETR {n}: the device delivered {octets} octets (md5 {md5}), "
+                                                         f"the server holds {len(want)} (md5 {hashlib.md5(want).hexdigest()})"))
+                elif op.int("segments") < 1:
+                    failures.append(op_evidence(ctx, op, "no final piece reported"))
+            support.append(op_evidence(ctx, sr.final, f"{retr_digest(sr.final)[0]} octets (md5 {retr_digest(sr.final)[1]}) "
+                                                      f"in {sr.final.fields.get('segments')} pieces"))
         failures += expectation_failures(ctx, [sr for sr in run.ops if sr.step.op == "retr"])
         return failures, support, ms
 

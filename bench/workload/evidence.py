@@ -1,6 +1,8 @@
 """Everything one workload run left behind: the input to every check."""
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,6 +21,28 @@ class StepResult:
     @property
     def final(self) -> OpResult:
         return self.ops[-1]
+
+
+def maildrop_message(workload: Workload, user: str, n: int) -> bytes | None:
+    """Message ``n`` (from 1) of ``user``'s maildrop as the workload's server holds it; None
+    when the workload does not say (no such user or message: RETR should fail)."""
+    spec = workload.pop3_server
+    messages = spec.maildrops[user][1] if spec is not None and user in spec.maildrops else ()
+    return messages[n - 1] if 0 < n <= len(messages) else None
+
+
+def retr_digest(op: OpResult) -> tuple[int, str]:
+    """What a ``pop3.retr`` reply says the device delivered: (octets, md5)."""
+    return int(op.fields.get("octets", "-1") or -1), op.fields.get("md5", "")
+
+
+def retr_bytes(op: OpResult) -> bytes | None:
+    """The bytes a ``pop3.retr`` streamed (``mode=data``); None when it reported only the digest."""
+    return op.data if op.data or op.args.get("mode") == "data" else None
+
+
+def digest_matches(op: OpResult, message: bytes) -> bool:
+    return retr_digest(op) == (len(message), hashlib.md5(message).hexdigest())
 
 
 IncidentKind = Literal["fault", "boot", "lost", "timeout"]

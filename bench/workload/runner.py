@@ -4,19 +4,20 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench.agent.client import AgentLost, AgentTimeout, DeviceFault
-from bench.agent.device import CLOCK_SLACK, Device, MemoryStatus, OpResult
+from bench.agent.device import CLOCK_SLACK, BodyPiece, Device, MemoryStatus, OpResult
 from bench.agent.uartlog import UartRecord
 from bench.config import TargetConfig
 from bench.servers.pop3 import Pop3Emulator
 from bench.servers.smtp import SmtpEmulator
 from bench.target.protocols import WireTap
 from bench.workload import external
-from bench.workload.evidence import Incident, RunEvidence, StepResult
+from bench.workload.body import body_pieces
+from bench.workload.evidence import Incident, RunEvidence, StepResult, digest_matches, maildrop_message
 from bench.workload.health import exhaustion, recovered
 from bench.workload.model import Pop3Op, Pop3Open, SendMail, Step, Workload
 
@@ -65,6 +66,8 @@ class WorkloadRunner:
     device: Device
     config: TargetConfig
     tap: WireTap | None
+    #: the last ``smtp.config`` the device accepted in this workload: not sent again while unchanged
+    _smtp_config: dict[str, Any] | None = field(default=None, init=False)
 
     def server_address(self, family: int) -> str:
         net = self.config.network
@@ -101,6 +104,7 @@ class WorkloadRunner:
         does not raise: it ends the steps, is recorded as an ``Incident`` and judged."""
         workload = external.on_external(workload, self.config.external)  # real servers' accounts
         directory.mkdir(parents=True, exist_ok=True)
+        self._smtp_config = None  # a reboot between workloads forgets it
         dev = self.device
         info = dev.info or dev.hello()
         log = dev.agent.log
@@ -147,11 +151,14 @@ class WorkloadRunner:
         dev = self.device
         evidence.memory_before = dev.memory()
         n = len(workload.steps)
+        user = ""  # the POP3 session's, for the message a RETR should deliver
         for i, step in enumerate(workload.steps, 1):
+            if isinstance(step, Pop3Open):
+                user = step.user
             phases.append((time.time(), f"step {i} of {n} ({step_label(step)})"))
             for srv in servers.values():
                 srv.step = i  # fault rules keyed on a step fire only while it runs
-            result = StepResult(step, tuple(self._do(step, workload, servers)))
+            result = StepResult(step, tuple(self._do(step, workload, servers, user)))
             evidence.steps.append(result)
             if workload.trace_memory and isinstance(step, SendMail):
                 dev.memory()  # the UART log keeps it: the report's memory-over-rounds plot reads it there
@@ -188,19 +195,21 @@ class WorkloadRunner:
         }
         return all([srv.wait_sessions(expected[name], timeout=timeout) for name, srv in servers.items()])
 
-    def _do(self, step: Step, workload: Workload, servers: dict[str, Any]) -> list[OpResult]:
+    def _do(self, step: Step, workload: Workload, servers: dict[str, Any], user: str) -> list[OpResult]:
         dev = self.device
         host = self.server_address(workload.family)
         ext = {n: s.host for n, s in servers.items() if isinstance(s, external.ExternalServer)}
         tmo = workload.timeout_ms
         if isinstance(step, SendMail):
             c = workload.smtp_client
-            ops = [
-                dev.op(
-                    "smtp.config", host=ext.get("smtp", host), port=servers["smtp"].port, user=c.user,
-                    **{"pass": c.password, "from": c.mail_from}, domain=c.domain, auth=step.auth or c.auth, timeout_ms=tmo,
-                )
-            ]  # fmt: skip
+            config = dict(
+                host=ext.get("smtp", host), port=servers["smtp"].port, user=c.user,
+                **{"pass": c.password, "from": c.mail_from}, domain=c.domain, auth=step.auth or c.auth, timeout_ms=tmo,
+            )  # fmt: skip
+            ops = []
+            if config != self._smtp_config:  # the device keeps its settings for the sends that follow
+                ops.append(dev.op("smtp.config", **config))
+                self._smtp_config = config if ops[-1].ok else None
             ops.append(self._load_body(step))
             ops.append(dev.op("smtp.send", to=step.mail.to, subject=step.mail.subject, priority=step.mail.priority))
             return ops
@@ -212,14 +221,26 @@ class WorkloadRunner:
                 )
             ]  # fmt: skip
         if isinstance(step, Pop3Op):
+            if step.op == "retr" and step.n is not None:
+                known = None if "pop3" in ext else maildrop_message(workload, user, step.n)
+                return self._retr(step.n, known)
             args: dict[str, Any] = {} if step.n is None else {"n": step.n}
-            if step.op == "retr":
-                args["mode"] = "data"
             return [dev.op(f"pop3.{step.op}", **args)]
         raise TypeError(f"unknown step {step!r}")
 
-    def _load_body(self, step: SendMail) -> OpResult:
+    def _retr(self, n: int, known: bytes | None) -> list[OpResult]:
+        """RETR n. When the bench knows the message the server holds, the device reports only
+        its digest (octets, md5): a match proves the delivery byte for byte, and only a
+        mismatch costs a second RETR that streams the bytes, the evidence of a byte-level
+        diff. Otherwise (a real server) the bytes come at once."""
         dev = self.device
-        if step.mail.fill:
-            return dev.op("smtp.body", reset=1, fill=step.mail.fill)
-        return dev.smtp_body(step.mail.body)
+        if known is None:
+            return [dev.op("pop3.retr", n=n, mode="data")]
+        digest = dev.op("pop3.retr", n=n)
+        if not digest.ok or digest_matches(digest, known):
+            return [digest]
+        return [digest, dev.op("pop3.retr", n=n, mode="data")]
+
+    def _load_body(self, step: SendMail) -> OpResult:
+        mail = step.mail
+        return self.device.smtp_body([BodyPiece(fill=mail.fill)] if mail.fill else body_pieces(mail.body))

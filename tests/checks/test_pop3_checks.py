@@ -82,6 +82,36 @@ def test_stuffed_message_fails_pop_trans_3(tmp_path: Path) -> None:
     assert verdicts[0].outcome is Outcome.FAIL and "differs at octet" in verdicts[0].evidence[0].excerpt
 
 
+def digest_only(message: bytes) -> OpResult:
+    """``pop3.retr`` without ``mode=data``: the device reports only what it delivered."""
+    return op("pop3.retr", n="2", octets=str(len(message)), md5=hashlib.md5(message).hexdigest(), segments="1")
+
+
+def test_digest_of_the_right_message_passes_pop_trans_3(tmp_path: Path) -> None:
+    run = steps()
+    run[3] = (run[3][0], digest_only(MESSAGES[1]))
+    verdicts = judge(tmp_path, poplib_session, run, ("POP-TRANS-3",))
+    assert verdicts[0].outcome is Outcome.PASS, verdicts[0].evidence
+
+
+def test_wrong_digest_fails_pop_trans_3_with_the_bytes_fetched_after_it_as_a_diff(tmp_path: Path) -> None:
+    stuffed = MESSAGES[1].replace(b".dotted", b"..dotted")
+    run = steps()
+    verdicts = judge(tmp_path, poplib_session, [*run[:3], (run[3][0], digest_only(stuffed)), run[4]], ("POP-TRANS-3",))
+    assert verdicts[0].outcome is Outcome.FAIL and "the server holds" in verdicts[0].evidence[0].excerpt
+    refetched = steps(retr=stuffed)[3][1]
+    wl = Workload("t", "", tuple(s for s, _ in run), ("POP-TRANS-3",), pop3_server=SPEC)
+    with Pop3Emulator.from_spec(SPEC.maildrops, apop=False) as srv:
+        poplib_session(srv.port)
+        srv.wait_sessions(1, timeout=5)
+    ops = [(o,) for _, o in run]
+    ops[3] = (digest_only(stuffed), refetched)
+    ev = RunEvidence(wl, tmp_path, INFO, 1500, steps=[StepResult(s, o) for (s, _), o in zip(run, ops)], pop3=srv.transcript)
+    verdict = judge_run(ev)[0]
+    assert verdict.outcome is Outcome.FAIL and "differs at octet" in verdict.evidence[0].excerpt
+    assert "the server holds" in verdict.evidence[1].excerpt
+
+
 def test_transaction_before_login_fails_pop_auth_1(tmp_path: Path) -> None:
     def rude(port: int) -> None:
         with socket.create_connection(("127.0.0.1", port)) as s:

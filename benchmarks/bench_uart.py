@@ -2,8 +2,13 @@
 console's baud rate on a real board (8N1: 10 bit times an octet). Under QEMU the
 UART is as fast as the host; on a board at 115200 baud it may set the pace, so
 this prints the UART time beside the run's wall time, and the tests that move the
-most. Reads a run dir's uart-session.log (``captures/<run-id>``); with no argument,
-the newest run under captures/. Prints; judges nothing.
+most, and the verbs. Reads a run dir's uart-session.log (``captures/<run-id>``); with
+no argument, the newest run under captures/. Prints; judges nothing.
+
+Measured here, one acceptance run on mps2-an385 (54 tests), before and after the
+cut of issue 13 (docs/agent-protocol.md, "UART traffic"): 81,407 octets to the
+device and 150,890 from it (20.2 s at 115200 baud; 85 KB of it RETR data lines)
+became 44,826 and 46,931 (8.0 s), every criterion judged as before.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from pathlib import Path
 from bench.config import project_root
 
 BITS_PER_OCTET = 10  # start + 8 data + stop
+#: octets (to device, from device) of one acceptance run before the traffic cut (main at 52a50e9)
+BEFORE_CUT = (81_407, 150_890)
 
 
 def traffic(log: Path) -> tuple[Counter[str], Counter[str]]:
@@ -29,6 +36,25 @@ def traffic(log: Path) -> tuple[Counter[str], Counter[str]]:
         octets[way] += len(parts[2].encode()) + 1 if len(parts) == 3 else 1
         lines[way] += 1
     return octets, lines
+
+
+def by_verb(log: Path) -> Counter[str]:
+    """Octets per request verb, and per reply kind and the verb it answers (``<< data pop3.retr``)."""
+    out: Counter[str] = Counter()
+    verbs: dict[str, str] = {}  # tag -> verb of its request
+    for rec in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = rec.split(" ", 2)
+        if len(parts) < 3 or parts[1] not in (">>", "<<"):
+            continue
+        words = parts[2].split(" ")
+        kind = words[1] if len(words) > 1 else ""
+        if parts[1] == ">>":
+            verbs[words[0]] = kind
+            key = f">> {kind}"
+        else:
+            key = f"<< {kind} {verbs.get(words[0], '') if words[0] != '*' else ''}".rstrip()
+        out[key] += len(parts[2].encode()) + 1
+    return out
 
 
 def main(argv: list[str]) -> int:
@@ -50,6 +76,13 @@ def main(argv: list[str]) -> int:
     # one request outstanding at a time: the two directions take turns, so their times add up
     print(f"  UART both ways: {total:.1f} s at {baud} baud (requests and replies take turns); "
           f"the emulated run took {wall:.1f} s")
+    before = sum(BEFORE_CUT) * BITS_PER_OCTET / baud
+    print(f"  before the cut (main at 52a50e9): {BEFORE_CUT[0]:,} + {BEFORE_CUT[1]:,} octets = {before:.1f} s; "
+          f"this run: {sum(octets.values()):,} octets = {total:.1f} s ({total / before:.0%})")
+    print("  by verb (request >>, reply << kind verb):")
+    for key, n in by_verb(run / "uart-session.log").most_common(8):
+        print(f"    {n:>10,} octets  {n * BITS_PER_OCTET / baud:6.1f} s  {key}")
+    print("  tests that move the most:")
     per_test = []
     for t in data.get("tests", []):
         log = run / t["nodeid"].split("::")[-1].replace("[", "_").replace("]", "") / "uart.log"

@@ -11,7 +11,7 @@ from bench.agent.device import DeviceInfo, DeviceLimits, OpResult
 from bench.capture.synth import Conversation, Trace
 from bench.checks.catalogue import judge_run
 from bench.checks.verdict import Outcome, Verdict
-from bench.pytest_plugin import _explain
+from bench.pytest_bench import explain
 from bench.report.console import render_summary
 from bench.report.store import RunRecord
 from bench.report.store import TestRecord as Record
@@ -86,7 +86,7 @@ def test_roots_are_explained_and_summarised_before_their_consequences(tmp_path: 
     consequence = Verdict("SMTP-WIRE-1", Outcome.INCONCLUSIVE, "lines read as commands",
                           follows="SMTP-MAIL-2", follows_reason="a '.' line ended DATA")
     root = Verdict("SMTP-MAIL-2", Outcome.FAIL, "body not dot-stuffed")
-    text = _explain([consequence, root]).splitlines()
+    text = explain([consequence, root]).splitlines()
     assert text[0].startswith("[SMTP-MAIL-2] FAIL")
     assert text[1].startswith("[SMTP-WIRE-1] INCONCLUSIVE") and "follows from SMTP-MAIL-2: a '.' line" in text[1]
     record = RunRecord("r", "t", tmp_path, 0.0, tests=[Record("t::x", verdicts=[consequence, root]),

@@ -165,14 +165,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # pytest reports a run ended by ``shouldstop`` (a bench error) as interrupted too
     by_signal = sig is not None or (exitstatus == pytest.ExitCode.INTERRUPTED and record.bench_error is None)
     running, state.current = state.current, None
+    signame = signals.name(sig) if sig else "SIGINT"
     if running is not None and by_signal:
-        running.outcome = "interrupted"
-        running.error = f"interrupted by {signals.name(sig) if sig else 'SIGINT'}"
+        running.outcome, running.error = "interrupted", f"interrupted by {signame}"
         record.tests.append(running)
     if by_signal:
         record.status = STATUS_INTERRUPTED
-        record.interrupted = {"signal": signals.name(sig) if sig else "SIGINT",
-                              "test": running.nodeid if running else ""}
+        record.interrupted = {"signal": signame, "test": running.nodeid if running else ""}
     elif record.bench_error is not None:
         record.status = STATUS_BENCH_ERROR
     else:

@@ -18,18 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bench.capture.dialogue import Dialogue, Reply, pop3_dialogue, smtp_dialogue, smtp_spill
 from bench.capture.tcpflow import Close, Connection
 from bench.checks.packets import packet_evidence, show
 from bench.checks.verdict import Evidence, Measurement, Outcome, Verdict, judge
+from bench.checks.wire_limits import WireLimits
 
 #: how a failure of the "never left for the server" part begins (bench.checks.real_servers reads it)
 LEFT_FOR_SERVER = "left for the server to close"
-
-if TYPE_CHECKING:  # wire.py imports this module
-    from bench.checks.wire import WireLimits
 
 #: replies after which the server may close first (RFC 5321 3.8: 421 "closing transmission channel")
 ANNOUNCES_CLOSE = {"smtp": frozenset({b"421"}), "pop3": frozenset()}

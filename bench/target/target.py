@@ -29,7 +29,7 @@ class Target:
 
 def _live_tap(config: TargetConfig, interface: str = "") -> WireTap:
     """Live capture on the tap the bench made (``interface``: offloads turned off) or on the NIC it was given."""
-    from bench.capture.sources import LiveCapture
+    from bench.capture.live import LiveCapture
 
     return LiveCapture(interface or config.capture.interface or config.network.interface, owned=bool(interface))
 

@@ -21,7 +21,7 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
 from bench.capture.pcap import read_frames
-from bench.capture.sources import LiveCapture
+from bench.capture.live import LiveCapture
 from bench.capture.tap import TapDevice
 
 pytestmark = [pytest.mark.root,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.capture.offload import FEATURES, disable_offloads, read_offloads
-from bench.capture.sources import LiveCapture
+from bench.capture.live import LiveCapture
 
 pytestmark = [pytest.mark.root,
               pytest.mark.skipif(os.geteuid() != 0, reason="needs root: veth devices")]

@@ -20,7 +20,8 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import ARP, Ether
 
 from bench.capture.pcap import ACK, FIN, SYN, decode_tcp, read_frames
-from bench.capture.sources import CaptureError, LiveCapture
+from bench.capture.live import LiveCapture
+from bench.capture.sources import CaptureError
 from bench.capture.tap import TapDevice, TapFd
 from bench.capture.tcpflow import read_connections
 from bench.checks.wire import WireLimits, check_wire
@@ -166,7 +167,7 @@ def test_loopback_refused_and_missing_interface():
 
 
 def test_unprivileged_capture_error_is_one_line():
-    code = ("from bench.capture.sources import LiveCapture, CaptureError\n"
+    code = ("from bench.capture.live import LiveCapture\nfrom bench.capture.sources import CaptureError\n"
             "try:\n    LiveCapture('eth0', '/tmp/x.pcap').start()\n"
             "except CaptureError as e:\n    print(e)\n")
     if shutil.which("setpriv") is None:

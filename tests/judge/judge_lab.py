@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.capture.offload import disable_offloads
-from bench.capture.sources import LiveCapture
+from bench.capture.live import LiveCapture
 
 SUBNET, HOST_IP, CLIENT_IP = "198.18.213.0/24", "198.18.213.1", "198.18.213.2"  # benchmarking range (RFC 2544)
 

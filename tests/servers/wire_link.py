@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.capture.sources import LiveCapture
+from bench.capture.live import LiveCapture
 from bench.capture.tap import free_subnet
 from bench.capture.tcpflow import Connection, Segment, read_connections
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.runtime import start_time
+
 RUN_TIMEOUT_S = 1800  # one acceptance run; the suite takes ~20 s on a healthy image
 
 
@@ -42,18 +44,11 @@ def _kill_group(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             started |= _descendants(proc.pid)
     for pid, start in started:
-        if _start_time(pid) == start:  # the same process, not a reused pid
+        if start_time(pid) == start:  # the same process, not a reused pid
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-
-
-def _start_time(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
 
 
 def _descendants(pid: int) -> set[tuple[int, str]]:
@@ -69,7 +64,7 @@ def _descendants(pid: int) -> set[tuple[int, str]]:
             except OSError:
                 continue
             for k in kids:
-                start = _start_time(k)
+                start = start_time(k)
                 if k not in seen and start is not None:
                     seen.add(k)
                     out.add((k, start))

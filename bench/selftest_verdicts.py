@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,11 @@ def read_verdicts(run_dir: Path) -> tuple[dict[str, set[str]], set[tuple[str, st
 WHOLE_RUN = (0, 1)
 
 
+def _named(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """(test nodeid, criterion) pairs as "CRITERION test_function[param]"."""
+    return [f"{c} {t.split('::')[-1]}" for t, c in pairs]
+
+
 def judge_mutant(out: Outcome, run_dir: Path, reference_failing: set[tuple[str, str]], rc: int = 1) -> None:
     """KILLED by an expected criterion failing (or inconclusive) in some test, unless that
     very (test, criterion) verdict also failed on the unpatched reference: then the kill
@@ -67,12 +73,12 @@ def judge_mutant(out: Outcome, run_dir: Path, reference_failing: set[tuple[str, 
     out.failed = sorted(c for c, o in outcomes.items() if o & set(KILLING_OUTCOMES))
     hits = sorted((t, c) for t, c in out.failing if c in out.expect)
     genuine = [(t, c) for t, c in hits if (t, c) not in reference_failing]
-    out.killed_by = [f"{c} {t.split('::')[-1]}" for t, c in genuine]
+    out.killed_by = _named(genuine)
     if genuine:
         out.status = "KILLED"
     elif hits:
         out.status = "FLAKY-KILL"
-        out.note = "failed only where the reference also failed: " + ", ".join(f"{c} {t.split('::')[-1]}" for t, c in hits)
+        out.note = "failed only where the reference also failed: " + ", ".join(_named(hits))
     elif out.errors:
         out.status = "NO-VERDICT"
         out.note = f"{len(out.errors)} test(s) failed without a verdict; none of {', '.join(out.expect)} failed"
@@ -93,7 +99,7 @@ def judge_reference(out: Outcome, run_dir: Path, rc: int) -> None:
     outcomes, out.failing, out.errors = got
     out.failed = sorted(c for c, o in outcomes.items() if o - {"pass"})
     if out.failing:
-        out.note = "failed: " + ", ".join(f"{c} {t.split('::')[-1]}" for t, c in sorted(out.failing))
+        out.note = "failed: " + ", ".join(_named(sorted(out.failing)))
     out.status = "PASS" if rc == 0 and not out.failed and not out.errors else "FAIL"
     if out.status == "FAIL" and not out.failed and not out.errors:
         out.note = f"pytest exit {rc}"

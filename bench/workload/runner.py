@@ -211,13 +211,15 @@ class WorkloadRunner:
                 ops.append(dev.op("smtp.config", **config))
                 self._smtp_config = config if ops[-1].ok else None
             ops.append(self._load_body(step))
-            ops.append(dev.op("smtp.send", to=step.mail.to, subject=step.mail.subject, priority=step.mail.priority))
+            prio = {} if step.mail.priority == "normal" else {"priority": step.mail.priority}  # the default: not sent
+            ops.append(dev.op("smtp.send", to=step.mail.to, subject=step.mail.subject, **prio))
             return ops
         if isinstance(step, Pop3Open):
+            apop = {"apop": 1} if step.apop else {}  # apop=0 is the default: not sent
             return [
                 dev.op(
                     "pop3.open", host=ext.get("pop3", host), port=servers["pop3"].port, user=step.user, **{"pass": step.password},
-                    apop=int(step.apop), timeout_ms=tmo,
+                    timeout_ms=tmo, **apop,
                 )
             ]  # fmt: skip
         if isinstance(step, Pop3Op):

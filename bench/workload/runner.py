@@ -206,7 +206,7 @@ class WorkloadRunner:
                 host=ext.get("smtp", host), port=servers["smtp"].port, user=c.user,
                 **{"pass": c.password, "from": c.mail_from}, domain=c.domain, auth=step.auth or c.auth, timeout_ms=tmo,
             )  # fmt: skip
-            ops = []
+            ops: list[OpResult] = []
             if config != self._smtp_config:  # the device keeps its settings for the sends that follow
                 ops.append(dev.op("smtp.config", **config))
                 self._smtp_config = config if ops[-1].ok else None

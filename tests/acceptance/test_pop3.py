@@ -43,8 +43,21 @@ def test_bad_password(bench) -> None:
 @pytest.mark.parametrize(
     "verb,op",
     [("STAT", Pop3Op("stat", expect="err")), ("LIST", Pop3Op("list", 1, expect="err")),
-     ("RETR", Pop3Op("retr", 1, expect="err")), ("DELE", Pop3Op("dele", 1, expect="err"))],
-    ids=["stat", "list", "retr", "dele"],
+     ("RETR", Pop3Op("retr", 1, expect="err")), ("DELE", Pop3Op("dele", 1, expect="err")),
+     ("RSET", Pop3Op("rset", expect="err")), ("NOOP", Pop3Op("noop", expect="err"))],
+    ids=["stat", "list", "retr", "dele", "rset", "noop"],
 )
 def test_err_reply_reported(bench, verb: str, op: Pop3Op) -> None:
     bench.check(wl.pop3_err(verb, op))
+
+
+@pytest.mark.criterion("POP-TRANS-1", "POP-TRANS-2")
+def test_figures_beyond_16_and_31_bits(bench) -> None:
+    bench.check(wl.pop3_large_figures())
+
+
+@pytest.mark.criterion("POP-WIRE-1", "POP-WIRE-2", *wl.WIRE)
+def test_user_name_at_the_declared_payload(bench) -> None:
+    info = bench.device.info
+    assert info is not None, "the device declared no limits (hello)"
+    bench.check(wl.pop3_long_user(info.limits.pop3_payload))

@@ -31,7 +31,8 @@ def test_malformed_pop3_server(bench, name: str) -> None:
     bench.check(wl.pop3_fault(name, rule, op))
 
 
-@pytest.mark.criterion("POP-WIRE-3", "POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-WIRE-1")
+@pytest.mark.criterion("POP-WIRE-3", "POP-AUTH-1", "POP-TRANS-1", "POP-TRANS-2", "POP-TRANS-3", "POP-TRANS-4",
+                       "POP-WIRE-1")
 def test_pop3_replies_split_byte_by_byte(bench) -> None:
     bench.check(wl.pop3_split())
 
@@ -44,6 +45,9 @@ MALFORMED_SMTP = {
     "wrong-code": FaultRule("RCPT", "malformed"),
     "greeting-garbage": FaultRule("greeting", "malformed"),
     "reset-mid-reply": FaultRule("EHLO", "reset", size=20),
+    "stall-after-data": FaultRule("message", "stall"),
+    "stall-at-rcpt": FaultRule("RCPT", "stall"),
+    "reset-mid-data": FaultRule("body", "reset"),
 }
 
 
@@ -53,7 +57,7 @@ def test_malformed_smtp_server(bench, name: str) -> None:
     bench.check(wl.smtp_fault(name, MALFORMED_SMTP[name]))
 
 
-@pytest.mark.criterion("SMTP-EHLO-1", "SMTP-MAIL-1")
+@pytest.mark.criterion("SMTP-EHLO-1", "SMTP-MAIL-1", "SMTP-CONN-1")
 def test_smtp_replies_split_byte_by_byte(bench) -> None:
     """Every SMTP reply one octet per segment: not malformed input (DEV-ROB-1) but replies
     parsed however split (SMTP-EHLO-1), so the whole session must succeed (SMTP-MAIL-1)."""

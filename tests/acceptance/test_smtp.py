@@ -24,6 +24,11 @@ def test_large_body_split_across_segments(bench) -> None:
     bench.check(wl.large_mail())
 
 
+@pytest.mark.criterion("SMTP-MAIL-1", "SMTP-MAIL-2", *wl.SMTP_WIRE)
+def test_long_header_values_and_unterminated_body(bench) -> None:
+    bench.check(wl.header_values())
+
+
 @pytest.mark.criterion("SMTP-EHLO-1", "SMTP-MAIL-1")
 def test_ehlo_reply_split_byte_by_byte(bench) -> None:
     bench.check(wl.ehlo_split())

@@ -141,6 +141,25 @@ def smtp_fault(name: str, rule: FaultRule, expect: str = "err") -> Workload:
     )
 
 
+def long_subject(size: int = 250) -> str:
+    """A Subject of ``size`` octets (words, single spaces): longer than the small fixed
+    buffers a client might cut it to, well inside a 1000-octet header line."""
+    words = " ".join(f"word{i:03d}" for i in range(size // 8 + 1))
+    return words[:size].rstrip()
+
+
+def header_values() -> Workload:
+    """The values as applications give them: a long Subject and recipient, a body whose last
+    line has no CRLF (the client adds the CRLF before the terminator, SMTP-MAIL-2)."""
+    to = "a.rather.long.recipient.name-for-fixed-buffers@mail.subdomain.bench.test"
+    return Workload(
+        name="smtp-header-values",
+        description="a 250-octet Subject, a 72-octet recipient and a body without a final CRLF",
+        steps=(SendMail(Mail(to=to, subject=long_subject(), body=b"first line\r\nlast line, no line end")),),
+        smtp_server=SmtpServerSpec(),
+    )
+
+
 def ehlo_refused(code: int) -> Workload:
     refuse = FaultRule("EHLO", "reply", line=f"{code} 5.5.1 EHLO not supported")
     return Workload(
@@ -283,6 +302,32 @@ def pop3_fault(name: str, rule: FaultRule, op: Pop3Op, timeout_ms: int = 1500) -
         # keyed on the step that meets the fault: the open, or the operation after it
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([replace(rule, step=1 if fail_open else 2)])),
         timeout_ms=timeout_ms,
+    )
+
+
+def pop3_large_figures() -> Workload:
+    """STAT and LIST figures beyond 16 and 31 bits (a maildrop of gigabytes): reported as stated."""
+    plan = FaultPlan([FaultRule("STAT", "reply", line="+OK 70000 4000000000", nth=1, scope="server"),
+                      FaultRule("LIST", "reply", line="+OK 1 3000000000", nth=1, scope="server")])
+    return Workload(
+        name="pop3-large-figures",
+        description="STAT answered 70000 items, 4000000000 octets; LIST 1 answered 3000000000 octets",
+        steps=(Pop3Open(USER, PASSWORD), Pop3Op("stat"), Pop3Op("list", 1), Pop3Op("quit")),
+        pop3_server=Pop3ServerSpec(maildrop(), faults=plan),
+    )
+
+
+def pop3_long_user(payload: int) -> Workload:
+    """User names at the device's declared POP3 payload: ``USER <name>`` CRLF exactly ``payload``
+    octets (must log in), then one octet more (a name the server does not know: an error either
+    way; the client refuses it or sends it in segments that each fit the payload)."""
+    fits, over = "u" * (payload - 7), "v" * (payload - 6)
+    drops = {**maildrop(), fits: (PASSWORD, MESSAGES[:1])}
+    return Workload(
+        name="pop3-user-at-payload",
+        description=f"USER commands of {payload} and {payload + 1} octets (declared pop3_payload {payload})",
+        steps=(Pop3Open(fits, PASSWORD), Pop3Op("stat"), Pop3Op("quit"), Pop3Open(over, PASSWORD, expect="err")),
+        pop3_server=Pop3ServerSpec(drops),
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from bench.agent.device import DeviceInfo, DeviceLimits, OpResult
 from bench.checks.catalogue import judge_run
 from bench.checks.verdict import Outcome
+from bench.servers.faults import FaultPlan, FaultRule
 from bench.servers.pop3 import Pop3Emulator
 from bench.workload.evidence import RunEvidence, StepResult
 from bench.workload.model import Pop3Op, Pop3Open, Pop3ServerSpec, Workload
@@ -24,8 +25,9 @@ def op(verb: str, ok: bool = True, data: bytes = b"", **fields: str) -> OpResult
     return OpResult(verb, {}, ok, dict(fields), data, time.time(), time.time())
 
 
-def judge(tmp_path: Path, client, steps: list[tuple[object, OpResult]], criteria: tuple[str, ...]) -> list:  # type: ignore[no-untyped-def]
-    with Pop3Emulator.from_spec(SPEC.maildrops, apop=False) as srv:
+def judge(tmp_path: Path, client, steps: list[tuple[object, OpResult]], criteria: tuple[str, ...],  # type: ignore[no-untyped-def]
+          faults: FaultPlan | None = None) -> list:
+    with Pop3Emulator.from_spec(SPEC.maildrops, apop=False, faults=faults) as srv:
         client(srv.port)
         srv.wait_sessions(1, timeout=5)
         transcript = srv.transcript
@@ -70,6 +72,22 @@ def test_figures_as_the_server_said_pass(tmp_path: Path) -> None:
 def test_wrong_stat_count_fails_pop_trans_1(tmp_path: Path) -> None:
     verdicts = judge(tmp_path, poplib_session, steps(stat=("3", "0")), ("POP-TRANS-1",))
     assert verdicts[0].outcome is Outcome.FAIL and "+OK 2" in verdicts[0].evidence[0].excerpt
+
+
+BIG = FaultPlan([FaultRule("STAT", "reply", line="+OK 70000 4000000000"),
+                 FaultRule("LIST", "reply", line="+OK 2 3000000000")])
+
+
+def test_figures_beyond_16_and_31_bits_pass_only_as_stated(tmp_path: Path) -> None:
+    """STAT and LIST figures of a maildrop of gigabytes: judged digit for digit, so a client
+    that keeps them in 16 bits (or signed 32) fails POP-TRANS-1 / POP-TRANS-2."""
+    criteria = ("POP-TRANS-1", "POP-TRANS-2")
+    right = judge(tmp_path, poplib_session, steps(stat=("70000", "4000000000"), list_octets="3000000000"), criteria, BIG)
+    assert [v.outcome for v in right] == [Outcome.PASS, Outcome.PASS], [v.evidence for v in right]
+    cut = judge(tmp_path, poplib_session, steps(stat=("4464", str(4000000000 % 65536)), list_octets=str(-(2**32 - 3000000000))),
+                criteria, BIG)
+    assert [v.outcome for v in cut] == [Outcome.FAIL, Outcome.FAIL]
+    assert "+OK 70000 4000000000" in cut[0].evidence[0].excerpt
 
 
 def test_wrong_list_size_fails_pop_trans_2(tmp_path: Path) -> None:

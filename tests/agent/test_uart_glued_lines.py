@@ -6,28 +6,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-import serial
 
-from bench.agent.client import GLUED_NOTE, AgentClient, DeviceFault
-from bench.agent.uartlog import UartLog
+from bench.agent.client import GLUED_NOTE, DeviceFault
 
 BANNER = b"* boot proto=1 fw=t/1 board=pty caps=pop3"
-
-
-@pytest.fixture
-def pty_client() -> Iterator[tuple[int, AgentClient]]:
-    """(the device's end of a pty, an AgentClient on the bench's end through pyserial)."""
-    master, slave = os.openpty()
-    port = serial.Serial(os.ttyname(slave), 115200, timeout=0)  # sets the line raw
-    try:
-        yield master, AgentClient(port, UartLog())
-    finally:
-        port.close()
-        os.close(slave)
-        os.close(master)
 
 
 def test_banner_glued_to_half_a_data_line_is_seen_at_once(pty_client) -> None:

@@ -37,6 +37,11 @@ def test_pop3_replies_split_byte_by_byte(bench) -> None:
     bench.check(wl.pop3_split())
 
 
+@pytest.mark.criterion("POP-WIRE-3", "POP-AUTH-2", "POP-AUTH-1", "POP-TRANS-4")
+def test_apop_greeting_split_byte_by_byte(bench) -> None:
+    bench.check(wl.pop3_split_apop())
+
+
 MALFORMED_SMTP = {
     "overlong-reply-line": FaultRule("MAIL", "overlong", size=4096),
     "overlong-ehlo-line": FaultRule("EHLO", "overlong", size=4096),

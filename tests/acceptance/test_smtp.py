@@ -54,8 +54,9 @@ def test_auth(bench, mechanism: str) -> None:
 
 
 @pytest.mark.criterion("SMTP-AUTH-3")
-def test_auth_refused(bench) -> None:
-    bench.check(wl.auth_refused())
+@pytest.mark.parametrize("mechanism", sorted(wl.SASL_ANSWERS))
+def test_auth_refused(bench, mechanism: str) -> None:
+    bench.check(wl.auth_refused(mechanism))
 
 
 @pytest.mark.criterion("SMTP-AUTH-4", "SMTP-MAIL-1")

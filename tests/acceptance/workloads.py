@@ -179,15 +179,21 @@ def auth(mechanism: str) -> Workload:
     )
 
 
-def auth_refused() -> Workload:
+#: SASL answers each mechanism sends before the server's verdict (PLAIN one, LOGIN user name then password)
+SASL_ANSWERS = {"plain": 1, "login": 2}
+
+
+def auth_refused(mechanism: str = "plain") -> Workload:
+    """535 to the mechanism's last answer (the password), the first time on the server."""
+    refuse = FaultRule("auth-reply", "reply", line="535 5.7.8 Bad credentials", nth=SASL_ANSWERS[mechanism], scope="server")
     return Workload(
-        name="smtp-auth-refused",
-        description="wrong password: 535, error reported, no MAIL, then a good send",
+        name=f"smtp-auth-refused-{mechanism}",
+        description=f"AUTH {mechanism.upper()} with a wrong password: 535, error reported, no MAIL, then a good send",
         steps=(
-            SendMail(mail("refused", b"x\r\n"), expect="err", stage="auth"),
-            SendMail(mail("after", b"y\r\n")),
+            SendMail(mail("refused", b"x\r\n"), expect="err", stage="auth", auth=mechanism),  # type: ignore[arg-type]
+            SendMail(mail("after", b"y\r\n"), auth=mechanism),  # type: ignore[arg-type]
         ),
-        smtp_server=SmtpServerSpec(faults=FaultPlan([FaultRule("auth-reply", "reply", line="535 5.7.8 Bad credentials", nth=1, scope="server")])),
+        smtp_server=SmtpServerSpec(faults=FaultPlan([refuse])),
     )
 
 
@@ -342,6 +348,17 @@ def pop3_split() -> Workload:
         name="pop3-split-1",
         description="every POP3 reply one octet per segment: STAT, LIST, RETR of a short and a dotted message",
         steps=steps,
+        pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([FaultRule("*", "split", size=1)])),
+    )
+
+
+def pop3_split_apop() -> Workload:
+    """The APOP greeting (its timestamp) and every reply one octet per segment: the timestamp
+    must be found however the greeting is split (POP-WIRE-3), and APOP sent (POP-AUTH-2)."""
+    return Workload(
+        name="pop3-split-1-apop",
+        description="APOP login with the greeting and every reply one octet per segment, STAT, QUIT",
+        steps=(Pop3Open(USER, PASSWORD, apop=True), Pop3Op("stat"), Pop3Op("quit")),
         pop3_server=Pop3ServerSpec(maildrop(), faults=FaultPlan([FaultRule("*", "split", size=1)])),
     )
 

@@ -42,3 +42,19 @@ def test_header_values_pass_small_buffers_and_the_body_lacks_its_final_crlf() ->
     assert len(f"Subject: {send.mail.subject}\r\n") <= 998
     assert len(send.mail.to) > 64
     assert not send.mail.body.endswith(b"\r\n")
+
+
+@pytest.mark.parametrize("mechanism", sorted(wl.SASL_ANSWERS))
+def test_auth_is_refused_at_the_mechanisms_last_answer(mechanism: str) -> None:
+    """LOGIN sends the user name, then the password: the 535 must answer the password."""
+    w = wl.auth_refused(mechanism)
+    (rule,) = w.smtp_server.faults.rules  # type: ignore[union-attr]
+    assert rule.match == "auth-reply" and rule.nth == {"plain": 1, "login": 2}[mechanism]
+    assert all(isinstance(s, SendMail) and s.auth == mechanism for s in w.steps)
+
+
+def test_the_apop_split_workload_splits_the_greeting_of_an_apop_login() -> None:
+    w = wl.pop3_split_apop()
+    assert isinstance(w.steps[0], Pop3Open) and w.steps[0].apop
+    (rule,) = w.pop3_server.faults.rules  # type: ignore[union-attr]
+    assert rule.match == "*" and rule.action == "split" and rule.size == 1

@@ -25,14 +25,14 @@ def _op(ok: bool = True, **fields: str) -> OpResult:
 
 
 def _run(tmp_path: Path, session, criteria: tuple[str, ...], result: OpResult | None = None,  # type: ignore[no-untyped-def]
-         wire: bytes | None = None, **server) -> list:
+         wire: bytes | None = None, step: SendMail = SendMail(MAIL), **server) -> list:
     """Judge a real client's session with the emulator; ``wire``: a capture whose DATA section
     carries these octets (before the terminating ".\\r\\n") too."""
     with SmtpEmulator(users={"device": "pw"}, **server) as srv:
         session(srv.port)
         srv.wait_sessions(1, timeout=5)
         transcript = srv.transcript
-    wl = Workload("t", "", (SendMail(MAIL),), criteria, smtp_client=CLIENT, smtp_server=SmtpServerSpec())
+    wl = Workload("t", "", (step,), criteria, smtp_client=CLIENT, smtp_server=SmtpServerSpec())
     ev = RunEvidence(wl, tmp_path, INFO, 1500, steps=[StepResult(wl.steps[0], (result or _op(),))], smtp=transcript)
     ev.server_ports = {"smtp": 0}
     if wire is not None:
@@ -152,3 +152,30 @@ def test_auth_mechanism_not_advertised_fails_smtp_ehlo_1(tmp_path: Path) -> None
     (v,) = _run(tmp_path, session, ("SMTP-EHLO-1",), auth_mechanisms=("LOGIN",))
     assert v.outcome is Outcome.FAIL
     assert "AUTH PLAIN chosen; the EHLO reply advertised only LOGIN" in v.evidence[0].excerpt
+
+
+def _login_refused_then(mail_after: bool):  # type: ignore[no-untyped-def]
+    """AUTH LOGIN whose password the server refuses (535); then MAIL anyway, or QUIT."""
+    import base64
+
+    def session(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, local_hostname=CLIENT.domain) as s:
+            s.ehlo(CLIENT.domain)
+            assert s.docmd("AUTH LOGIN")[0] == 334
+            assert s.docmd(base64.b64encode(b"device").decode())[0] == 334
+            assert s.docmd(base64.b64encode(b"pw").decode())[0] == 535
+            if mail_after:
+                s.docmd(f"MAIL FROM:<{CLIENT.mail_from}>")
+    return session
+
+
+def test_mail_after_a_refused_login_password_fails_smtp_auth_3(tmp_path: Path) -> None:
+    from bench.servers.faults import FaultPlan, FaultRule
+
+    refuse = FaultPlan([FaultRule("auth-reply", "reply", line="535 5.7.8 Bad credentials", nth=2)])
+    err = _op(ok=False, code="auth", stage="auth", reply="535")
+    step = SendMail(MAIL, expect="err", stage="auth", auth="login")
+    (bad,) = _run(tmp_path, _login_refused_then(True), ("SMTP-AUTH-3",), result=err, step=step, faults=refuse)
+    assert bad.outcome is Outcome.FAIL and any("MAIL sent after AUTH was refused" in e.excerpt for e in bad.evidence), bad
+    (good,) = _run(tmp_path, _login_refused_then(False), ("SMTP-AUTH-3",), result=err, step=step, faults=refuse)
+    assert not any("MAIL sent" in e.excerpt for e in good.evidence), good

@@ -27,10 +27,9 @@ def target_config(pytestconfig: pytest.Config) -> TargetConfig:
 def run_record(request: pytest.FixtureRequest, target_config: TargetConfig) -> RunRecord:
     from bench import signals
 
-    record = new_record(request.config, target_config, len(request.session.items))
     signals.reset()
-    signals.install()
-    return record
+    signals.install()  # before verdicts.json appears: a signal from then on is the bench's to handle
+    return new_record(request.config, target_config, len(request.session.items))
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ import pytest
 
 from bench import signals as _signals  # noqa: F401 - imported now, before pytest captures stderr
 from bench.pytest_record import RECORD, TEST, persist_record, state
-from bench.pytest_workers import is_controller, is_worker, send_summary, send_test
+from bench.pytest_workers import ControllerSide, is_controller, is_worker, send_summary, send_test, watch_controller
 from bench.report.store import STATUS_BENCH_ERROR, STATUS_COMPLETE, STATUS_INTERRUPTED, TestRecord
 from bench.run_end import bench_error_of, exit_code, release_room
 
@@ -53,6 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from bench.pytest_controller import Controller
 
         config.pluginmanager.register(Controller(config), "mailbench-controller")
+        config.pluginmanager.register(ControllerSide(), "mailbench-controller-side")
+    elif is_worker(config):
+        watch_controller(config)
     config.addinivalue_line("markers", "criterion(*ids): catalogue criteria this test judges")
     for c in load_catalogue().criteria:  # each ID a marker of its own, for -m expressions
         config.addinivalue_line("markers", f"{c.id}: tests that judge {c.id} ({c.section})")
@@ -171,7 +174,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         record.tests.append(running)
     if by_signal:
         record.status = STATUS_INTERRUPTED
-        record.interrupted = {"signal": signame, "test": running.nodeid if running else ""}
+        record.interrupted = {"signal": signame,  # a worker's test when the controller ran none
+                              "test": running.nodeid if running else (record.interrupted or {}).get("test", "")}
     elif record.bench_error is not None:
         record.status = STATUS_BENCH_ERROR
     else:

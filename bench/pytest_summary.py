@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from bench.pytest_record import RECORD, state
+from bench.pytest_workers import is_worker
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -24,7 +25,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from bench.report.store import missing_line
 
     record = config.stash.get(RECORD, None)
-    if record is None:
+    if record is None or is_worker(config):  # the controller says it, for the whole run
         return
     lines = list(state.notes)
     state.notes.clear()

@@ -6,6 +6,11 @@ what it made that outlives a crash: tap devices (name and ifindex) and sockets.
 ``sweep()`` removes, for every state file whose process is gone, exactly what
 that file lists, whatever the names, and nothing else. Host-wide steps that
 must not interleave (choosing a tap subnet) take ``host_lock()``.
+
+``MAILBENCH_STATE_DIR`` gives a bench a state dir of its own: it then sweeps
+only what benches of that dir left (a test that kills a bench and checks what
+the next one sweeps must not race every other bench on the host). The host
+lock stays host-wide whatever the state dir.
 """
 from __future__ import annotations
 
@@ -19,7 +24,20 @@ from pathlib import Path
 from typing import Any
 
 
+STATE_DIR_ENV = "MAILBENCH_STATE_DIR"
+
+
 def state_dir() -> Path:
+    """``$MAILBENCH_STATE_DIR`` if set, else the host's (``host_dir()``)."""
+    given = os.environ.get(STATE_DIR_ENV)
+    if given:
+        base = Path(given)
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return base
+    return host_dir()
+
+
+def host_dir() -> Path:
     """``/run/mailbench`` for root, else ``$XDG_RUNTIME_DIR/mailbench`` or ``/tmp/mailbench-<uid>``."""
     if os.geteuid() == 0 and os.access("/run", os.W_OK):
         base = Path("/run/mailbench")
@@ -133,7 +151,7 @@ def sweep() -> list[str]:
 @contextlib.contextmanager
 def host_lock(name: str = "host") -> Iterator[None]:
     """An exclusive lock shared by every bench on this host (released if the holder dies)."""
-    with open(state_dir() / f"{name}.lock", "a") as f:
+    with open(host_dir() / f"{name}.lock", "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield

@@ -6,6 +6,11 @@ verdicts, JUnit and report are written, taps removed, QEMU stopped). While the
 bench is already closing (``closing()``), the first signal only is noted, so
 cleanup is not cut short. A second signal runs the emergency cleanups (taps,
 QEMU) and exits at once with 128 + the signal number.
+
+A process whose tests run elsewhere (the controller of ``bench run --boards N``)
+passes the first signal on instead (``forward_to``): the workers stop their
+tests and report them, and the run ends when they have; only when no worker is
+left to take it does the first signal interrupt the controller itself.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ _received: list[int] = []
 _closing = False
 _installed: dict[int, Any] = {}
 _emergency: list[Callable[[], None]] = []
+_forward: list[Callable[[int], bool]] = []
 #: the real stderr, taken before pytest captures fd 2 (the pytest plugin imports this module early):
 #: the second signal's line must reach the terminal, not a capture file that os._exit abandons
 _STDERR = os.dup(2)
@@ -58,10 +64,15 @@ def forget_emergency(fn: Callable[[], None]) -> None:
         _emergency.remove(fn)
 
 
+def forward_to(fn: Callable[[int], bool] | None) -> None:
+    """Give the first signal to ``fn`` (True: someone took it, do not interrupt here); None: no more."""
+    _forward[:] = [fn] if fn is not None else []
+
+
 def _handler(signum: int, _frame: Any) -> None:
     _received.append(signum)
     if len(_received) == 1:
-        if _closing:
+        if _closing or any(fn(signum) for fn in _forward):
             return
         raise Interrupted(signum)
     os.write(_STDERR, f"\nbench: second signal ({name(signum)}): stopping now, removing taps\n".encode())
@@ -93,6 +104,7 @@ def reset() -> None:
     """Forget earlier signals (a new run in the same process)."""
     global _closing
     _received.clear()
+    _forward.clear()
     _closing = False
 
 

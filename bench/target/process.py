@@ -11,14 +11,23 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
+def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> bool:
+    """Have the kernel send ``sig`` to this process when its parent dies (PR_SET_PDEATHSIG), even by
+    SIGKILL; False when ``parent`` is already gone (it died before this took effect).
+
+    The kernel sends it when the *thread* that forked this process ends: a parent must start its
+    children from a thread that lives as long as it does (the bench starts them from its main thread)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+    except OSError:
+        pass
+    return os.getppid() == parent
+
+
 def _die_with(parent: int) -> Callable[[], None]:
     def preexec() -> None:  # runs in the child, before exec
         os.setsid()  # a terminal's Ctrl-C goes to the bench, which stops the child in order
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except OSError:
-            pass
-        if os.getppid() != parent:  # the bench died before prctl took effect
+        if not die_with_parent(parent):  # the bench died before prctl took effect
             os._exit(1)
 
     return preexec

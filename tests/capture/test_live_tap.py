@@ -191,7 +191,7 @@ def test_tap_removed_after_sigterm_and_after_sigkill():
         assert Path(f"/sys/class/net/{name}").exists()
         getattr(proc, stop)()
         proc.wait(10)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # liveness: the kernel unregisters a device slowly under load
         while Path(f"/sys/class/net/{name}").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not Path(f"/sys/class/net/{name}").exists(), f"tap left after {stop}"

@@ -59,15 +59,21 @@ class Run:
     def signal(self, sig: int) -> None:
         os.kill(self.pid, sig)
 
+    def ctrl_c(self) -> None:
+        """SIGINT to the bench's process group (start it with ``own_group``), as a terminal's Ctrl-C."""
+        os.killpg(self.pid, signal.SIGINT)
+
 
 def start(run_dir: Path | None, *args: str, k: str = QUICK, target: str = "mps2-an385",
-          prefix: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Run:
+          prefix: tuple[str, ...] = (), env: dict[str, str] | None = None, own_group: bool = False) -> Run:
+    """``bench run`` as a process; ``own_group``: in a process group of its own, as a terminal's
+    foreground job (``Run.ctrl_c`` signals the whole group, as a terminal does)."""
     argv = [*prefix, sys.executable, "-m", "bench.cli", "run", "--target", target]
     if run_dir is not None:
         argv += ["--run-dir", str(run_dir)]
     argv += [*args, "--", "-k", k]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, start_new_session=own_group)
     return Run(proc, run_dir or Path())
 
 
@@ -124,3 +130,47 @@ def kill_quietly(run: Run) -> None:
     if run.proc.poll() is None:
         run.proc.send_signal(signal.SIGKILL)
         run.proc.wait(10)
+
+
+def family(pid: int) -> dict[int, tuple[str, str]]:
+    """Every live descendant of ``pid``: {pid: (start time, command line)}; the start time tells a
+    process from a later one that reuses its pid."""
+    from bench.runtime import start_time
+
+    found: dict[int, tuple[str, str]] = {}
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for kid in kids:
+                try:
+                    cmd = (Path(f"/proc/{kid}") / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                start = start_time(kid)
+                if start is not None and kid not in found:
+                    found[kid] = (start, cmd[:120])
+                    todo.append(kid)
+    return found
+
+
+def alive(procs: dict[int, tuple[str, str]]) -> list[str]:
+    """Those of ``procs`` still running. A zombie counts as gone only once it is the last of its
+    threads: a main thread shows Z while the process's other threads still exit, holding its files
+    (a board's lock among them)."""
+    from bench.runtime import start_time
+
+    left = []
+    for pid, (start, cmd) in procs.items():
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            threads = [t.name for t in Path(f"/proc/{pid}/task").iterdir()]
+        except OSError:
+            continue
+        if start_time(pid) == start and (state != "Z" or threads != [str(pid)]):
+            left.append(f"{pid}: {cmd}")
+    return left

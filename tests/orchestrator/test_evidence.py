@@ -86,7 +86,9 @@ def test_run_dirs_are_unique_across_processes_in_the_same_second(tmp_path: Path)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="making a tap needs root")
-def test_sweep_removes_what_a_dead_bench_listed_whatever_the_names_and_nothing_else() -> None:
+def test_sweep_removes_what_a_dead_bench_listed_whatever_the_names_and_nothing_else(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(runtime.STATE_DIR_ENV, str(tmp_path / "state"))  # no other bench sweeps it first
     def persistent_tap(name: str) -> None:
         fd = os.open("/dev/net/tun", os.O_RDWR)
         fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH22x", name.encode(), 0x1002))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import runtime
-from runs import QUICK, ROOT, WITH_SOAK, bench_processes, junit_cases, kill_quietly, no_passwords, start, wait_gone
+from runs import ROOT, WITH_SOAK, bench_processes, junit_cases, kill_quietly, no_passwords, start, wait_gone
 
 pytestmark = pytest.mark.emulated
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="tap devices need root")
@@ -22,7 +22,10 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="tap devices need root
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 @pytest.mark.parametrize("when", ["at-boot", "between-tests", "inside-a-long-test"])
 def test_a_signal_keeps_what_finished_and_leaves_nothing(tmp_path: Path, sig: signal.Signals, when: str) -> None:
-    run = start(tmp_path / "run", k=WITH_SOAK if when == "inside-a-long-test" else QUICK)
+    # with the soak in the subset the run lasts >= 10 s past any point waited for: the signal lands
+    # in the run even when this process is descheduled for seconds (QUICK ends ~3 s after its
+    # second test here, sooner on a faster machine: a late signal found the run over, exit 0)
+    run = start(tmp_path / "run", k=WITH_SOAK)
     try:
         if when == "at-boot":
             run.wait_for(0)  # verdicts.json exists: the session is starting the board
@@ -78,8 +81,13 @@ def test_a_second_ctrl_c_stops_at_once_and_still_removes_the_tap(tmp_path: Path)
 
 @needs_root
 @pytest.mark.parametrize("target", ["mps2-an385", "mps2-an385-tap"])
-def test_kill_9_of_the_bench_takes_qemu_and_the_tap_with_it_and_the_next_run_sweeps(tmp_path: Path, target: str) -> None:
-    run = start(tmp_path / "run", target=target, k=WITH_SOAK)
+def test_kill_9_of_the_bench_takes_qemu_and_the_tap_with_it_and_the_next_run_sweeps(
+        tmp_path: Path, target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a state dir of these runs' own: any other bench starting on the host meanwhile would sweep
+    # the killed one's state file before this test looks for it
+    env = {runtime.STATE_DIR_ENV: str(tmp_path / "state")}
+    monkeypatch.setenv(runtime.STATE_DIR_ENV, env[runtime.STATE_DIR_ENV])
+    run = start(tmp_path / "run", target=target, k=WITH_SOAK, env=env)
     try:
         run.wait_for(3)
         assert bench_processes(run.pid), "no QEMU found for the bench (the check would prove nothing)"
@@ -89,7 +97,7 @@ def test_kill_9_of_the_bench_takes_qemu_and_the_tap_with_it_and_the_next_run_swe
         run.finish(30)
     finally:
         kill_quietly(run)
-    wait_gone(run.pid, timeout=10)  # PR_SET_PDEATHSIG: QEMU dies with the bench; the tap with its last fd
+    wait_gone(run.pid, timeout=30)  # PR_SET_PDEATHSIG: QEMU dies with the bench; the tap with its last fd
     data = run.verdicts()  # written after every test: intact, and holds what finished
     assert len(data["tests"]) >= 3 and data["status"] == "running"
     report = subprocess.run([sys.executable, "-m", "bench.cli", "report", str(run.run_dir)],
@@ -97,7 +105,7 @@ def test_kill_9_of_the_bench_takes_qemu_and_the_tap_with_it_and_the_next_run_swe
     assert report.returncode == 0, report.stderr
     assert "partial run: the bench stopped without finishing" in report.stderr
     assert state.is_file() and json.loads(state.read_text())["sockets"]  # left behind by the SIGKILL ...
-    again = start(tmp_path / "run2", target=target, k="bad_password")
+    again = start(tmp_path / "run2", target=target, k="bad_password", env=env)
     rc, out, err = again.finish(120)
     assert rc == 0, err[-2000:]
     assert not state.exists(), "the next run did not remove what the killed one left"  # ... and swept
@@ -105,7 +113,7 @@ def test_kill_9_of_the_bench_takes_qemu_and_the_tap_with_it_and_the_next_run_swe
 
 
 def test_kill_of_qemu_mid_run_reboots_and_the_run_goes_on(tmp_path: Path) -> None:
-    run = start(tmp_path / "run", k=QUICK)
+    run = start(tmp_path / "run", k=WITH_SOAK)  # QEMU of QUICK is gone ~1 s after its second test
     try:
         run.wait_for(2)
         pids = [int(p.split(":")[0]) for p in bench_processes(run.pid)]

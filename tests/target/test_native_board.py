@@ -66,13 +66,22 @@ def test_busy_while_the_worker_blocks(session: BenchSession) -> None:
     threading.Thread(target=lambda: accepted.append(srv.accept()[0]), daemon=True).start()
     agent = session.device.agent
     agent.send("pop3.open", host=CFG.network.server_ip, port=str(port), timeout_ms="1500", **{"user": "u", "pass": "p"})
-    time.sleep(0.3)
+    deadline = time.monotonic() + 15
+    while not accepted:  # the worker is connected and blocks on the greeting that never comes
+        assert time.monotonic() < deadline, "pop3.open never connected"
+        time.sleep(0.01)
     t0 = time.monotonic()
     with pytest.raises(AgentError) as err:
         agent.request("hello")
-    assert err.value.reply.fields["code"] == b"busy" and time.monotonic() - t0 < 0.5
-    time.sleep(1.5)
-    assert session.device.hello().board == "native"  # the open timed out; the agent is free again
+    # busy, and while the open still blocks (its 1.5 s run from the connect): from the UART thread
+    assert err.value.reply.fields["code"] == b"busy" and time.monotonic() - t0 < 1.5
+    while True:  # the open times out; the agent is free again
+        try:
+            assert session.device.hello().board == "native"
+            break
+        except AgentError as exc:
+            assert exc.reply.fields["code"] == b"busy" and time.monotonic() < deadline + 15, exc
+            time.sleep(0.1)
     for c in accepted:
         c.close()
     srv.close()

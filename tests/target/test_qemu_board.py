@@ -24,17 +24,28 @@ pytestmark = pytest.mark.emulated
 CFG = load_target("mps2-an385")
 
 
-def qemu_pids(marker: str) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+def qemu_pids(bench_pid: int) -> list[int]:
+    """The QEMUs of the bench process ``bench_pid``: their QMP socket is ``<state dir>/<pid>-qmp<n>.sock``
+    (QEMU's command line holds no path of the run dir)."""
+    mark = f"/{bench_pid}-qmp".encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().startswith("qemu-system") \
+                    and mark in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            pass
+    return pids
 
 
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[BenchSession]:
     with bench_session(CFG, tmp_path) as s:
         s.boot()
+        assert qemu_pids(os.getpid()), "no QEMU found for the session (the check below would prove nothing)"
         yield s
-    assert not qemu_pids(str(tmp_path)), "QEMU outlived its session"
+    assert not qemu_pids(os.getpid()), "QEMU outlived its session"
 
 
 def test_boot_banner_and_identity(session: BenchSession) -> None:
@@ -193,17 +204,20 @@ def test_ctrl_c_mid_run_leaves_nothing_behind(tmp_path: Path) -> None:
          "-k", "soak", "-q", "-p", "no:cacheprovider", "--run-dir", str(run_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not qemu_pids(str(run_dir)) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while not (qemu_pids(proc.pid) and list(run_dir.glob("test_soak*"))) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert qemu_pids(str(run_dir)), "the run never started QEMU"
-    time.sleep(1.0)  # mid-workload
+    assert qemu_pids(proc.pid), "the run never started QEMU"
+    assert list(run_dir.glob("test_soak*")), "the soak never started"
+    time.sleep(0.5)  # mid-workload (the soak runs for seconds)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
-    assert proc.returncode != 0
+    assert proc.returncode != 0, out.decode(errors="replace")[-3000:]
     assert b"KeyboardInterrupt" in out or b"Interrupted" in out
-    time.sleep(0.5)
-    assert not qemu_pids(str(run_dir)), "QEMU left running after Ctrl-C"
+    deadline = time.monotonic() + 30  # liveness: QEMU goes (in order, or by PR_SET_PDEATHSIG), whatever the load
+    while qemu_pids(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not qemu_pids(proc.pid), "QEMU left running after Ctrl-C"
 
 
 def test_capture_timestamps_are_on_the_host_clock(session: BenchSession) -> None:

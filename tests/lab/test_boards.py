@@ -23,12 +23,13 @@ def test_two_boards_one_run_dir(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     data = json.loads((run / "verdicts.json").read_text())
     names = [t["nodeid"].split("::")[-1] for t in data["tests"]]
-    assert len(names) == len(set(names)) == 8, names  # every test once, from whichever worker ran it
+    planned = data["planned"]  # 9 since test_auth_refused has a case per mechanism
+    assert planned >= 8 and len(names) == len(set(names)) == planned, names  # every test once, from whichever worker
     assert all(t["outcome"] == "passed" and t["verdicts"] for t in data["tests"])
     assert sorted(data["boards"]) == ["gw0", "gw1"] and {b["board"] for b in data["boots"]} == {"gw0", "gw1"}
     assert data["status"] == "complete" and data["device"]["board"] == "mps2-an385"
     for w in ("gw0", "gw1"):  # each board its own QEMU files and UART log
         assert (run / f"board-{w}" / "qemu.log").is_file() and (run / f"uart-session-{w}.log").is_file()
     suite = ET.parse(run / "junit.xml").getroot().find("testsuite")
-    assert suite is not None and suite.get("tests") == "8" and suite.get("failures") == "0"
+    assert suite is not None and suite.get("tests") == str(planned) and suite.get("failures") == "0"
     assert (run / "report.html").is_file()

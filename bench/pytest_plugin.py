@@ -155,6 +155,15 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[object]:
         signals.begin_closing()  # a first signal from here on does not cut the cleanup short
 
 
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter renders the traceback
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """A signal that lands on an instruction without a line number (CPython 3.11: in
+    ElementTree.indent while junit.xml is written, say) leaves a traceback entry whose
+    ``tb_lineno`` is None; pytest's rendering of it raises TypeError and the run ends as an
+    internal error instead of an interrupt. Such entries are dropped first."""
+    excinfo.traceback = excinfo.traceback.filter(lambda e: e._rawentry.tb_lineno is not None)
+
+
 @pytest.hookimpl(trylast=True)  # after the fixtures' teardown: boots recorded, QEMU stopped, taps removed
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     global final_exit_code

@@ -199,8 +199,9 @@ def merge_worker(record: Any, workeroutput: dict[str, Any]) -> None:
         record.boot_failure = f"{data['board']}: {data['boot_failure']}"
     if record.bench_error is None and data.get("bench_error"):
         record.bench_error = data["bench_error"]
-    if record.interrupted is None and data.get("interrupted"):
-        record.interrupted = data["interrupted"]
+    got = data.get("interrupted")
+    if got and (record.interrupted is None or (got.get("test") and not record.interrupted.get("test"))):
+        record.interrupted = got  # the worker that was inside a test names it, whichever ends first
     record.tests.extend(TestRecord.from_dict(t) for t in data.get("stopped", []))
 
 

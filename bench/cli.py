@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import textwrap
 import sys
@@ -91,8 +92,10 @@ def _run(args: argparse.Namespace) -> int:
     rc = int(pytest.main(argv))
     if pytest_plugin.final_exit_code is not None:  # the run got as far as its record: the bench's own code
         return pytest_plugin.final_exit_code
-    if rc == pytest.ExitCode.INTERRUPTED:  # before the run started (collection)
-        return 128 + (signals.received() or 2)
+    if rc == pytest.ExitCode.INTERRUPTED:  # before the run started (collection, first test's setup)
+        sig = signals.received() or signal.SIGINT  # the handlers go in with the record: Python's SIGINT before
+        print(f"bench: interrupted by {signals.name(sig)} before any test ran (exit {128 + sig})", file=sys.stderr)
+        return 128 + sig
     return {int(pytest.ExitCode.USAGE_ERROR): 2, int(pytest.ExitCode.NO_TESTS_COLLECTED): 2}.get(rc, rc)
 
 

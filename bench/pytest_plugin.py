@@ -15,13 +15,14 @@ record; the rest of the plugin is in the modules ``pytest_plugins`` names.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from bench import signals as _signals  # noqa: F401 - imported now, before pytest captures stderr
+from bench import signals as _signals  # imported now, before pytest captures stderr
 from bench.pytest_record import RECORD, TEST, persist_record, state
 from bench.pytest_workers import ControllerSide, is_controller, is_worker, send_summary, send_test, watch_controller
 from bench.report.store import STATUS_BENCH_ERROR, STATUS_COMPLETE, STATUS_INTERRUPTED, TestRecord
@@ -70,6 +71,7 @@ def criteria_of(item: pytest.Item) -> tuple[str, ...]:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     from bench.config.catalogue import load_catalogue
 
+    _signals.at("collection")
     catalogue = load_catalogue()
     for item in items:
         criteria = criteria_of(item)
@@ -92,6 +94,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     state.current = item.stash[TEST] = TestRecord(nodeid=item.nodeid, criteria=criteria_of(item))
+    _signals.at(f"setup:{item.session.items.index(item) + 1}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _signals.at(f"teardown:{item.session.items.index(item) + 1}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object]) -> Iterator[object]:
+    _signals.at(f"fixture:{fixturedef.argname}")
+    result = yield
+    _signals.at(f"fixture-done:{fixturedef.argname}")
+    return result
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -139,10 +155,15 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
         return
     record.tests.append(test)
     persist_record(record)
+    _signals.at(f"logfinish:{len(record.tests)}")
+    sig = _signals.unhandled()
+    if sig is not None and state.session is not None:  # a first signal was swallowed (bench.signals): stop here
+        state.session.shouldstop = f"interrupted by {_signals.name(sig)}"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     state.session, state.current = session, None
+    _signals.at("sessionstart")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -150,7 +171,10 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[object]:
     from bench import signals
 
     try:
-        return (yield)
+        signals.at("runtestloop")
+        result = yield
+        signals.at("runtestloop-end")
+        return result
     finally:
         signals.begin_closing()  # a first signal from here on does not cut the cleanup short
 
@@ -164,8 +188,25 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> N
     excinfo.traceback = excinfo.traceback.filter(lambda e: e._rawentry.tb_lineno is not None)
 
 
-@pytest.hookimpl(trylast=True)  # after the fixtures' teardown: boots recorded, QEMU stopped, taps removed
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+@pytest.hookimpl(wrapper=True, trylast=True)  # around the fixtures' teardown: boots recorded, QEMU stopped, taps removed
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Iterator[None]:
+    from bench import signals
+
+    signals.at("sessionfinish")
+    try:
+        yield
+    except KeyboardInterrupt:
+        # the first signal's Interrupted, kept by code it landed in and raised again in the teardown
+        # (qemu.qmp's asyncio reader task keeps it and raises it when QMP is closed): the run is
+        # already ending as interrupted; tear down what the raise cut short, finish the record
+        if signals.received() is None:
+            raise
+        with contextlib.suppress(Exception, KeyboardInterrupt):
+            session._setupstate.teardown_exact(None)
+    _finish_record(session, exitstatus)
+
+
+def _finish_record(session: pytest.Session, exitstatus: int) -> None:
     global final_exit_code
     from bench import signals
 

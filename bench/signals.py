@@ -11,12 +11,25 @@ A process whose tests run elsewhere (the controller of ``bench run --boards N``)
 passes the first signal on instead (``forward_to``): the workers stop their
 tests and report them, and the run ends when they have; only when no worker is
 left to take it does the first signal interrupt the controller itself.
+
+Python swallows an exception raised in a finalizer (``__del__``, a weakref or gc
+callback) as "unraisable": a first signal that lands there would be lost and the
+run would go on to its end. The bench's ``sys.unraisablehook`` takes such an
+``Interrupted`` out (no traceback is printed) and has the same signal delivered
+again a moment later, which raises where the main thread is then, and does not
+count as a second signal. The pytest plugin also stops the session
+at the next test boundary while a first signal is ``unhandled`` (see there).
+
+``MAILBENCH_TEST_SIGNAL_AT`` (tests only) sends SIGINT to this process at a named
+point of the run (``at``), from inside a ``__del__`` there when ``MAILBENCH_TEST_SIGNAL_IN``
+is ``finalizer``, so that each window can be tested deterministically.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +41,12 @@ _closing = False
 _installed: dict[int, Any] = {}
 _emergency: list[Callable[[], None]] = []
 _forward: list[Callable[[int], bool]] = []
+_forwarded = False  # the first signal was taken by a forward (the workers stop, not this process)
+_redelivery: list[int] = []  # a lost first signal, sent again: the next one is it, not a second signal
+_prev_unraisable: list[Any] = []  # sys.unraisablehook before install()
+REDELIVER_AFTER = 0.05  # seconds: the finalizer that swallowed the first raise is over by then
+TEST_POINT_ENV = "MAILBENCH_TEST_SIGNAL_AT"
+TEST_WHERE_ENV = "MAILBENCH_TEST_SIGNAL_IN"
 #: the real stderr, taken before pytest captures fd 2 (the pytest plugin imports this module early):
 #: the second signal's line must reach the terminal, not a capture file that os._exit abandons
 _STDERR = os.dup(2)
@@ -69,10 +88,26 @@ def forward_to(fn: Callable[[int], bool] | None) -> None:
     _forward[:] = [fn] if fn is not None else []
 
 
+def unhandled() -> int | None:
+    """A first signal that this process should have stopped for but still runs past (it was
+    raised where Python swallowed it, or caught by code that should not have), or None."""
+    sig = received()
+    return None if sig is None or _closing or _forwarded else sig
+
+
 def _handler(signum: int, _frame: Any) -> None:
+    if _redelivery:  # our own repeat of a first signal that was lost (or a real one meanwhile: same effect)
+        _redelivery.clear()
+        if not _closing:
+            raise Interrupted(_received[0])
+        return
     _received.append(signum)
     if len(_received) == 1:
-        if _closing or any(fn(signum) for fn in _forward):
+        global _forwarded
+        if _closing:
+            return
+        if any(fn(signum) for fn in _forward):
+            _forwarded = True
             return
         raise Interrupted(signum)
     os.write(_STDERR, f"\nbench: second signal ({name(signum)}): stopping now, removing taps\n".encode())
@@ -84,6 +119,21 @@ def _handler(signum: int, _frame: Any) -> None:
     os._exit(128 + _received[0])
 
 
+def _unraisable(args: Any) -> None:
+    """sys.unraisablehook: an ``Interrupted`` that Python swallowed (raised in a finalizer) is
+    delivered again shortly, from a timer thread, to the main thread; anything else is reported as before."""
+    if isinstance(args.exc_value, Interrupted) and not _closing:
+        _redelivery[:] = [args.exc_value.signum]
+        timer = threading.Timer(REDELIVER_AFTER, signal.pthread_kill,
+                                (threading.main_thread().ident, args.exc_value.signum))
+        timer.daemon = True
+        timer.start()
+        return
+    if isinstance(args.exc_value, Interrupted):
+        return  # closing: the run ends as interrupted anyway; no traceback for it
+    (_prev_unraisable[0] if _prev_unraisable else sys.__unraisablehook__)(args)
+
+
 def install() -> bool:
     """Install the handlers (main thread only); False where that is impossible."""
     if threading.current_thread() is not threading.main_thread():
@@ -91,6 +141,9 @@ def install() -> bool:
     for sig in SIGNALS:
         if sig not in _installed:
             _installed[sig] = signal.signal(sig, _handler)
+    if sys.unraisablehook is not _unraisable:  # outermost: pytest's own hook would keep and print it
+        _prev_unraisable[:] = [sys.unraisablehook]
+        sys.unraisablehook = _unraisable
     return True
 
 
@@ -98,14 +151,38 @@ def uninstall() -> None:
     for sig, old in list(_installed.items()):
         signal.signal(sig, old)
         del _installed[sig]
+    if sys.unraisablehook is _unraisable:
+        sys.unraisablehook = _prev_unraisable[0] if _prev_unraisable else sys.__unraisablehook__
+    _prev_unraisable.clear()
+
+
+def at(point: str) -> None:
+    """Test-only: SIGINT to this process when ``MAILBENCH_TEST_SIGNAL_AT`` names ``point`` (once)."""
+    if os.environ.get(TEST_POINT_ENV) != point:
+        return
+    os.environ.pop(TEST_POINT_ENV)
+    if os.environ.get(TEST_WHERE_ENV) == "finalizer":
+        _SignalInDel()  # dropped at once: its __del__ runs here
+    else:
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+class _SignalInDel:
+    """Test-only: the handler runs inside this ``__del__``, where Python swallows what it raises."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # the handler runs at one of these bytecodes
+            pass
 
 
 def reset() -> None:
     """Forget earlier signals (a new run in the same process)."""
-    global _closing
+    global _closing, _forwarded
     _received.clear()
     _forward.clear()
-    _closing = False
+    _redelivery.clear()
+    _closing = _forwarded = False
 
 
 def begin_closing() -> None:

@@ -165,15 +165,15 @@ class QemuProcess:
 
     def stop(self) -> None:
         if self.qmp is not None:
-            try:
-                if self.running():
-                    self.qmp.cmd("quit")
-            except Exception:  # noqa: BLE001 - QEMU may already be gone; terminate below
-                pass
-            try:
-                self.qmp.close()
-            except Exception:  # noqa: BLE001
-                pass
+            qmp = self.qmp
+            for step in (lambda: self.running() and qmp.cmd("quit"), qmp.close):
+                try:
+                    step()
+                except Exception:  # noqa: BLE001 - QEMU may already be gone; terminate below
+                    pass
+                except KeyboardInterrupt:  # a first signal that landed in qemu.qmp's reader task is kept there
+                    if signals.received() is None:  # and raised again here: stop QEMU all the same
+                        raise
             self.qmp = None
         if self.console is not None:
             self.console.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import runtime
+from bench import runtime, signals
 from runs import ROOT, WITH_SOAK, bench_processes, junit_cases, kill_quietly, no_passwords, start, wait_gone
 
 pytestmark = pytest.mark.emulated
@@ -57,6 +57,48 @@ def test_a_signal_keeps_what_finished_and_leaves_nothing(tmp_path: Path, sig: si
     assert report.is_file() and f"report: {report}" in out
     assert out.rstrip().splitlines()[-1] == f"report: {report}"  # the report path is the last line
     assert not no_passwords(run.run_dir)
+    wait_gone(run.pid)
+
+
+# a first SIGINT sent by the bench to itself at a named point (bench.signals.at, test-only): every
+# window of the run, not only where a timed signal from outside happens to land; "finalizer": sent
+# from inside a __del__ there, where Python swallows what the handler raises (it ran every test on)
+BEFORE_THE_RECORD = ["sessionstart", "collection", "runtestloop", "fixture:run_record"]
+IN_THE_RUN = ["fixture-done:run_record", "fixture:bench_session_", "fixture-done:bench_session_", "setup:2",
+              "teardown:2", "logfinish:2", "setup:3", "runtestloop-end", "sessionfinish"]
+
+
+@pytest.mark.parametrize("point", BEFORE_THE_RECORD + IN_THE_RUN)
+def test_a_first_sigint_at_each_point_of_the_run_ends_it_in_order(tmp_path: Path, point: str) -> None:
+    _signal_at(tmp_path, point, "")
+
+
+@pytest.mark.parametrize("point", ["fixture-done:bench_session_", "teardown:2", "logfinish:2", "setup:3"])
+def test_a_first_sigint_swallowed_in_a_finalizer_still_ends_the_run_in_order(tmp_path: Path, point: str) -> None:
+    _signal_at(tmp_path, point, "finalizer")
+
+
+def _signal_at(tmp_path: Path, point: str, inside: str) -> None:
+    run = start(tmp_path / "run", env={signals.TEST_POINT_ENV: point, signals.TEST_WHERE_ENV: inside})
+    try:
+        rc, out, err = run.finish(120)
+    finally:
+        kill_quietly(run)
+    assert rc == 130, (rc, out[-2000:], err[-2000:])
+    assert "Traceback" not in out + err, (out[-3000:], err[-2000:])
+    said = [line for line in err.splitlines() if line.startswith("bench:")]
+    if point in BEFORE_THE_RECORD:  # nothing ran: no record, one line says so
+        assert said == ["bench: interrupted by SIGINT before any test ran (exit 130)"], err[-2000:]
+        assert not (run.run_dir / "verdicts.json").exists()
+        wait_gone(run.pid)
+        return
+    data = run.verdicts()
+    assert data["status"] == "interrupted" and data["interrupted"]["signal"] == "SIGINT", (data["status"], err)
+    assert len(data["tests"]) < data["planned"] or point in ("runtestloop-end", "sessionfinish"), data["tests"]
+    assert [line for line in said if "partial run" in line] == [said[-1]] and "interrupted by SIGINT" in said[-1], said
+    report = run.run_dir / "report.html"
+    assert out.rstrip().splitlines()[-1] == f"report: {report}" and report.is_file()
+    assert len(junit_cases(run.run_dir / "junit.xml")) == len(data["tests"])
     wait_gone(run.pid)
 
 

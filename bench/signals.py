@@ -22,7 +22,8 @@ at the next test boundary while a first signal is ``unhandled`` (see there).
 
 ``MAILBENCH_TEST_SIGNAL_AT`` (tests only) sends SIGINT to this process at a named
 point of the run (``at``), from inside a ``__del__`` there when ``MAILBENCH_TEST_SIGNAL_IN``
-is ``finalizer``, so that each window can be tested deterministically.
+is ``finalizer``, or as the main thread next enters a function NAME when it is ``call:NAME``,
+so that each window can be tested deterministically.
 """
 from __future__ import annotations
 
@@ -161,10 +162,22 @@ def at(point: str) -> None:
     if os.environ.get(TEST_POINT_ENV) != point:
         return
     os.environ.pop(TEST_POINT_ENV)
-    if os.environ.get(TEST_WHERE_ENV) == "finalizer":
+    where = os.environ.get(TEST_WHERE_ENV, "")
+    if where == "finalizer":
         _SignalInDel()  # dropped at once: its __del__ runs here
+    elif where.startswith("call:"):  # later: as the main thread enters the first function of that name
+        _signal_at_call(where.removeprefix("call:"))
     else:
         os.kill(os.getpid(), signal.SIGINT)
+
+
+def _signal_at_call(name: str) -> None:
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == name:
+            sys.setprofile(None)
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs in that function (a coroutine: in its task)
+
+    sys.setprofile(profile)
 
 
 class _SignalInDel:

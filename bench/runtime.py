@@ -57,6 +57,26 @@ def start_time(pid: int) -> str | None:
         return None
 
 
+def descendants(pid: int) -> dict[int, str]:
+    """Every live descendant of ``pid``: {pid: start time} (Linux /proc; empty elsewhere). The
+    start time tells a process from a later one that reuses its pid."""
+    found: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for kid in kids:
+                start = start_time(kid)
+                if start is not None and kid != pid and kid not in found:
+                    found[kid] = start
+                    todo.append(kid)
+    return found
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.runtime import start_time
+from bench.runtime import descendants, start_time
 
 RUN_TIMEOUT_S = 1800  # one acceptance run; the suite takes ~20 s on a healthy image
 
@@ -32,7 +32,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
     """SIGINT first (pytest tears its fixtures down: the plugin stops QEMU), then
     SIGTERM, then SIGKILL. QEMU runs in its own session, so the processes pytest
     started are noted first and, if still alive at the end, killed by pid."""
-    started = _descendants(proc.pid)
+    started = set(descendants(proc.pid).items())
     for sig, grace in ((signal.SIGINT, 20), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
         try:
             os.killpg(proc.pid, sig)
@@ -42,31 +42,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
             proc.wait(timeout=grace)
             break
         except subprocess.TimeoutExpired:
-            started |= _descendants(proc.pid)
+            started |= set(descendants(proc.pid).items())
     for pid, start in started:
         if start_time(pid) == start:  # the same process, not a reused pid
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-
-
-def _descendants(pid: int) -> set[tuple[int, str]]:
-    """Every live descendant of pid as (pid, start time) (Linux /proc; empty elsewhere)."""
-    out: set[tuple[int, str]] = set()
-    seen = {pid}
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            for k in kids:
-                start = start_time(k)
-                if k not in seen and start is not None:
-                    seen.add(k)
-                    out.add((k, start))
-                    todo.append(k)
-    return out

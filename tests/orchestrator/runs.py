@@ -135,26 +135,15 @@ def kill_quietly(run: Run) -> None:
 def family(pid: int) -> dict[int, tuple[str, str]]:
     """Every live descendant of ``pid``: {pid: (start time, command line)}; the start time tells a
     process from a later one that reuses its pid."""
-    from bench.runtime import start_time
+    from bench.runtime import descendants
 
     found: dict[int, tuple[str, str]] = {}
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                kids = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            for kid in kids:
-                try:
-                    cmd = (Path(f"/proc/{kid}") / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                except OSError:
-                    continue
-                start = start_time(kid)
-                if start is not None and kid not in found:
-                    found[kid] = (start, cmd[:120])
-                    todo.append(kid)
+    for kid, start in descendants(pid).items():
+        try:
+            cmd = (Path(f"/proc/{kid}") / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found[kid] = (start, cmd[:120])
     return found
 
 
